@@ -1,0 +1,51 @@
+"""Turning parsed flags into typed, frozen configs.
+
+Entry scripts own the flags; library code receives one of these dataclasses and
+never reads a global.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Iterable, Mapping, TypeVar
+
+T = TypeVar("T")
+
+
+def _lookup(source: Any, name: str) -> Any:
+    if isinstance(source, Mapping):
+        return source[name]
+    try:  # absl FlagValues and ml_collections ConfigDict both support attribute access
+        return getattr(source, name)
+    except AttributeError as err:
+        raise KeyError(name) from err
+
+
+def from_flags(cls: type[T], source: Any, **overrides: Any) -> T:
+    """Build dataclass ``cls`` from a FlagValues / ConfigDict / dict by field name.
+
+    Every field without a default must be present in ``source`` or ``overrides``;
+    a missing one raises ``KeyError`` naming it, so a renamed flag cannot silently
+    fall back to a default.
+    """
+    kwargs = {}
+    for field in dataclasses.fields(cls):
+        if field.name in overrides:
+            kwargs[field.name] = overrides[field.name]
+            continue
+        try:
+            kwargs[field.name] = _lookup(source, field.name)
+        except KeyError:
+            has_default = field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
+            if not has_default:
+                raise KeyError(f"{cls.__name__}.{field.name} has no flag or config entry of that name") from None
+    return cls(**kwargs)
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+    """Return ``value`` if allowed, else raise ``ValueError`` listing the allowed values."""
+    choices = tuple(choices)
+    if value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"--{name}={value!r} is not supported; choose one of {allowed}.")
+    return value
