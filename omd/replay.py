@@ -33,8 +33,8 @@ def init(example: dict[str, Any], capacity: int) -> ReplayBuffer:
     if capacity < 1:
         raise ValueError(f"Replay capacity must be positive, got {capacity}.")
     data = jax.tree.map(lambda x: jnp.zeros((capacity, *jnp.shape(x)), jnp.asarray(x).dtype), example)
-    zero = jnp.zeros((), jnp.int32)
-    return ReplayBuffer(data=data, ptr=zero, size=zero)
+    # separate arrays: a donated buffer must not alias two of its leaves
+    return ReplayBuffer(data=data, ptr=jnp.zeros((), jnp.int32), size=jnp.zeros((), jnp.int32))
 
 
 def add(buf: ReplayBuffer, transition: dict[str, Any]) -> ReplayBuffer:

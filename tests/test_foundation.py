@@ -1,0 +1,74 @@
+"""Networks, logging and config helpers."""
+
+import csv
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from omd import config, nets
+from omd.logging import Logger
+
+
+def test_mlp_initialisation_is_orthogonal_with_small_last_layer():
+    params = nets.MLP((64, 64), 4).init(jax.random.key(0), jnp.ones((1, 64)))["params"]
+    w = np.asarray(params["hidden_1"]["kernel"])
+    np.testing.assert_allclose(w.T @ w, 2.0 * np.eye(64), atol=1e-4)  # orthogonal, scale sqrt(2)
+    out = np.asarray(params["out"]["kernel"])
+    np.testing.assert_allclose(np.linalg.svd(out, compute_uv=False), 1e-2, rtol=1e-4)
+    assert not np.any(np.asarray(params["hidden_0"]["bias"]))
+
+
+def test_ensemble_members_are_independent_and_batched():
+    model = nets.Ensemble(num=3, hidden_dims=(8,), out_dim=2)
+    params = model.init(jax.random.key(0), jnp.ones((5, 4)))
+    out = model.apply(params, jnp.ones((5, 4)))
+    assert out.shape == (3, 5, 2)
+    kernels = params["params"]["members"]["hidden_0"]["kernel"]
+    assert not np.allclose(kernels[0], kernels[1])
+    # member 1 alone equals a plain MLP with member 1's parameters
+    member = jax.tree.map(lambda x: x[1], params["params"]["members"])
+    single = nets.MLP((8,), 2).apply({"params": member}, jnp.ones((5, 4)))
+    np.testing.assert_allclose(out[1], single, rtol=1e-6)
+
+
+def test_logger_writes_csv_tensorboard_and_console(tmp_path, capsys):
+    with Logger(str(tmp_path), tensorboard=True) as logger:
+        logger.log("train", 10, {"step": 10, "episode_return": jnp.float32(1.5)})
+        logger.log("train", 20, {"step": 20, "episode_return": 2.5})
+        logger.log("eval", 20, {"step": 20, "episode_return": 9.0})
+    rows = list(csv.DictReader(open(tmp_path / "train.csv")))
+    assert [float(r["episode_return"]) for r in rows] == [1.5, 2.5]
+    assert list(rows[0]) == ["step", "episode_return"]
+    assert any(p.name.startswith("events.out.tfevents") for p in (tmp_path / "tb").iterdir())
+    assert "episode_return 2.5" in capsys.readouterr().out
+
+
+def test_logger_appends_without_repeating_the_header(tmp_path):
+    for value in (1.0, 2.0):
+        with Logger(str(tmp_path), tensorboard=False, console=False) as logger:
+            logger.log("eval", 1, {"step": 1, "r": value})
+    lines = open(tmp_path / "eval.csv").read().splitlines()
+    assert lines == ["step,r", "1.0,1.0", "1.0,2.0"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Cfg:
+    lr: float
+    hidden_dim: int = 32
+
+
+def test_from_flags_reads_fields_by_name_and_names_missing_ones():
+    assert config.from_flags(Cfg, {"lr": 0.1, "hidden_dim": 8}) == Cfg(0.1, 8)
+    assert config.from_flags(Cfg, {"lr": 0.1}) == Cfg(0.1, 32)
+    assert config.from_flags(Cfg, {"lr": 0.1}, hidden_dim=4).hidden_dim == 4
+    with pytest.raises(KeyError, match="Cfg.lr"):
+        config.from_flags(Cfg, {})
+
+
+def test_check_choice_lists_allowed_values():
+    assert config.check_choice("agent_type", "omd", ("omd", "mle")) == "omd"
+    with pytest.raises(ValueError, match="--agent_type='dqn' is not supported; choose one of 'omd', 'mle'"):
+        config.check_choice("agent_type", "dqn", ("omd", "mle"))

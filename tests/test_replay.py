@@ -1,0 +1,60 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from omd import replay
+
+
+def transition(i):
+    return {"obs": jnp.full((3,), i, jnp.float32), "action": jnp.int32(i), "done": jnp.bool_(i % 2)}
+
+
+def test_returns_exactly_what_was_stored_after_wrap_around():
+    buf = replay.init(transition(0), capacity=5)
+    add = jax.jit(replay.add, donate_argnums=0)
+    for i in range(12):
+        buf = add(buf, transition(i))
+    assert int(buf.size) == 5 and int(buf.ptr) == 12 % 5
+    # slots hold the five most recent transitions at position i % 5
+    for i in range(7, 12):
+        np.testing.assert_array_equal(buf.data["obs"][i % 5], np.full(3, i))
+        assert int(buf.data["action"][i % 5]) == i
+        assert bool(buf.data["done"][i % 5]) == bool(i % 2)
+    batch = jax.jit(replay.sample, static_argnums=2)(buf, jax.random.key(0), 256)
+    actions = np.asarray(batch["action"])
+    assert set(actions.tolist()) == set(range(7, 12))
+    np.testing.assert_array_equal(np.asarray(batch["obs"])[:, 0], actions.astype(np.float32))
+
+
+def test_sample_only_draws_filled_slots_before_full():
+    buf = replay.init(transition(0), capacity=100)
+    for i in range(3):
+        buf = replay.add(buf, transition(i + 1))
+    batch = replay.sample(buf, jax.random.key(1), 500)
+    assert set(np.asarray(batch["action"]).tolist()) == {1, 2, 3}
+
+
+def test_add_batch_matches_sequential_adds_and_wraps():
+    one = replay.init(transition(0), capacity=4)
+    many = replay.init(transition(0), capacity=4)
+    for i in range(6):
+        one = replay.add(one, transition(i))
+    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *[transition(i) for i in range(6)])
+    many = replay.add_batch(replay.add_batch(many, jax.tree.map(lambda x: x[:3], stacked)), jax.tree.map(lambda x: x[3:], stacked))
+    for key in one.data:
+        np.testing.assert_array_equal(one.data[key], many.data[key])
+    assert int(one.ptr) == int(many.ptr) and int(one.size) == int(many.size)
+
+
+def test_vmap_over_a_seed_axis_keeps_buffers_separate():
+    bufs = jax.vmap(lambda _: replay.init(transition(0), 8))(jnp.arange(2))
+    values = jax.tree.map(lambda *xs: jnp.stack(xs), transition(1), transition(2))
+    bufs = jax.vmap(replay.add)(bufs, values)
+    np.testing.assert_array_equal(bufs.data["action"][:, 0], [1, 2])
+    np.testing.assert_array_equal(bufs.size, [1, 1])
+
+
+def test_capacity_must_be_positive():
+    with pytest.raises(ValueError, match="capacity must be positive"):
+        replay.init(transition(0), 0)
