@@ -1,0 +1,5 @@
+import sys
+
+from omd.tabular.cli import main
+
+sys.exit(main())
