@@ -85,7 +85,8 @@ def statuses(layout: state.Layout, jobs) -> list[state.JobStatus]:
   return [state.status(layout, j.name, queue) for j in jobs]
 
 
-def print_status(sts, out=sys.stdout) -> dict[str, int]:
+def print_status(sts, out=None) -> dict[str, int]:
+  out = out or sys.stdout
   width = max([len(s.name) for s in sts] + [4])
   for s in sts:
     print(f"{s.state:8s} {s.name:{width}s} {s.detail}", file=out)

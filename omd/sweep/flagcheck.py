@@ -65,6 +65,8 @@ def _child(script: str) -> None:
         try:
           cfg = config_for(head, explicit_cfg.get(head))
           _check_config_override(cfg, key.split(".", 1)[1], value)
+        except ValueError as e:
+          errors.append([job_name, key, str(e)])
         except Exception as e:  # pylint: disable=broad-except
           errors.append([job_name, key, f"{type(e).__name__}: {e}"])
         continue
@@ -98,15 +100,32 @@ def _check_config_override(cfg, path: str, value) -> None:
   parts = path.split(".")
   for i, part in enumerate(parts):
     if not hasattr(node, "keys") or part not in node:
-      raise KeyError(f"the config has no field {'.'.join(parts[:i + 1])!r}")
+      raise ValueError(f"the config has no field {'.'.join(parts[:i + 1])!r}")
     if i < len(parts) - 1:
       node = node[part]
   current = node[parts[-1]]
-  if current is None or isinstance(value, type(current)):
+  if current is None or value is None:
+    return  # placeholders (None by default) take any value of their declared type
+  kind = type(current).__name__
+  if isinstance(value, str) and not isinstance(current, str):
+    if isinstance(current, bool):
+      if value.lower() in ("true", "false"):
+        return
+    elif isinstance(current, (int, float)):
+      try:
+        type(current)(value)
+        return
+      except ValueError:
+        pass
+    raise ValueError(f"field {path!r} is {kind}, got {value!r}")
+  if isinstance(current, bool) != isinstance(value, bool):
+    raise ValueError(f"field {path!r} is {kind}, got {value!r}")
+  if isinstance(current, float) and isinstance(value, (int, float)):
     return
-  if isinstance(current, bool) or (isinstance(current, (int, float))
-                                   and not isinstance(value, (int, float))):
-    raise TypeError(f"field {path!r} is {type(current).__name__}, got {value!r}")
+  if isinstance(current, (tuple, list)) and isinstance(value, (tuple, list)):
+    return
+  if not isinstance(value, type(current)):
+    raise ValueError(f"field {path!r} is {kind}, got {value!r}")
 
 
 def _jsonable(x):

@@ -72,6 +72,7 @@ def plot_curves(curves, ps: results.PlotSpec, title: str):
                         alpha=0.2, linewidth=0)
     ax.set_title(f"{ps.x} = {x}" if ps.x else title)
     ax.set_xlabel("environment steps")
+    ax.set_yscale(ps.yscale)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
   for i in range(len(xs), nrow * ncol):
@@ -86,7 +87,8 @@ def plot_curves(curves, ps: results.PlotSpec, title: str):
 def plot_final(table, ps: results.PlotSpec, title: str):
   fig, ax = plt.subplots(figsize=(5, 3.6))
   metric = f"final_{ps.metric}"
-  numeric = all(results._is_number(v) for v in table["x"])  # pylint: disable=protected-access
+  numeric = not ps.categorical_x and all(
+      results._is_number(v) for v in table["x"])  # pylint: disable=protected-access
   cats = list(dict.fromkeys(table["x"]))
   for label, rows in table.groupby("series", sort=False):
     xs = [float(v) for v in rows["x"]] if numeric else [cats.index(v) for v in rows["x"]]
@@ -94,6 +96,7 @@ def plot_final(table, ps: results.PlotSpec, title: str):
                 capsize=3, label=label)
   if not numeric:
     ax.set_xticks(range(len(cats)), [str(c) for c in cats])
+  ax.set_yscale(ps.yscale)
   ax.set_xlabel(ps.xlabel or (ps.x or ""))
   ax.set_ylabel(ps.ylabel or f"final {ps.metric.replace('_', ' ')}")
   ax.set_title(f"{title} (last {ps.final_window} evaluations, ± s.e.)", fontsize=9)

@@ -40,6 +40,8 @@ class PlotSpec:
   xlabel: str | None = None
   ylabel: str | None = None
   title: str | None = None
+  yscale: str = "linear"
+  categorical_x: bool = False  # evenly spaced x ticks (e.g. hidden sizes 1, 2, 3, 4, 6, 12)
 
 
 def plot_spec(sw: spec.Sweep) -> PlotSpec:
