@@ -66,6 +66,8 @@ ReturnToService=2
 # reject requests larger than the node instead of leaving them pending forever
 EnforcePartLimits=ALL
 KillWait=5
+# a requeued (pre-empted) job waits cred_expire seconds before it may start again (default 120)
+AuthInfo=cred_expire=10
 ${NODELINE} NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=debug Nodes=${NODE} Default=YES MaxTime=INFINITE State=UP"
 CHANGED=0

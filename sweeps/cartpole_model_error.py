@@ -9,7 +9,7 @@ _hidden = runpy.run_path(os.path.join(os.path.dirname(__file__), "cartpole_hidde
 basename = _hidden["basename"]
 group_seeds = _hidden["group_seeds"]
 grid = _hidden["grid"]
-plot = dict(agent="agent_type", x="model_hidden_dim", metric="next_state_error",
+plot = dict(agent="agent_type", x="model_hidden_dim", metric="next_obs_mse",
             source="train", xlabel="model hidden size", ylabel="next-state MSE", yscale="log",
             categorical_x=True, title="CartPole: next-state error vs model capacity",
             table=[("episode_return", "eval")])

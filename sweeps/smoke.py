@@ -1,6 +1,8 @@
-"""Tiny CartPole sweep for tests and CI: two agents x two seeds, a few hundred steps, tiny nets."""
+"""Tiny CartPole sweep for tests and CI: OMD and MLE, two seeds each trained together in one
+process (``group_seeds``: 2 jobs), 300 steps, tiny networks, 2 evaluation episodes."""
 
 basename = "smoke"
+group_seeds = True
 grid = [
     dict(
         _main=["cartpole/train.py"],
@@ -13,6 +15,7 @@ grid = [
         model_hidden_dim=[4],
         eval_frequency=[100],
         log_frequency=[100],
+        num_eval_episodes=[2],
     ),
 ]
 plot = dict(agent="agent_type", x=None, final_window=2, title="smoke (300 steps)")

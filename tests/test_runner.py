@@ -98,6 +98,7 @@ FAKE_CFG = textwrap.dedent('''\
 def write_fake_project(root) -> str:
   """Writes the fixture scripts into ``root`` (the folder the runner is started from)."""
   root = str(root)
+  os.makedirs(root, exist_ok=True)
   with open(os.path.join(root, "fake_train.py"), "w") as f:
     f.write(FAKE_TRAIN)
   os.makedirs(os.path.join(root, "fakemj"), exist_ok=True)

@@ -72,7 +72,7 @@ def load_runs(jobs: Sequence[spec.Job], layout, suite_of: dict, infos: dict,
   runs = []
   for job in jobs:
     suite = suite_of[job.main]
-    job_dir = layout.out_dir(job.name)
+    job_dir = suite.run_dir(layout.out_dir(job.name), job.flag_dict)
     seeds = list(job.seeds) or suite.seeds_found(job_dir) or [None]
     for seed in seeds:
       curve = suite.curve(job_dir, seed, ps.source) if seed is not None else None

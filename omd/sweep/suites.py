@@ -18,6 +18,11 @@ class Suite:
   eval_flag: str | None       # steps between evaluations
   layout: str                 # "seed_dirs": out/<seed>/eval.csv; "seed_txt": out/<seed>.txt
 
+  def run_dir(self, job_dir: str, flags: dict) -> str:
+    """Where the script writes for this job: both suites add ``--exp`` as a subfolder."""
+    exp = flags.get("exp")
+    return os.path.join(job_dir, str(exp)) if exp else job_dir
+
   def curve(self, job_dir: str, seed: int, source: str = "eval") -> pd.DataFrame | None:
     """One seed's logged rows (``step`` column plus metrics), or None when absent/empty."""
     if self.layout == "seed_dirs":
