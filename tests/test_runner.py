@@ -435,3 +435,27 @@ def test_plot_reads_mujoco_style_seed_files(project, capfd):
   assert rc == 0 and "4/4 runs complete" in out
   table = pd.read_csv(project / "runs" / "mjp" / "figures" / "mjp.csv")
   assert sorted(table["final_episode_return"]) == [3.0, 4.5]  # mean of the 2 rows
+
+
+def test_resumable_job_keeps_its_folder_between_attempts(tmp_path):
+  """A resumable suite (MuJoCo) restarts in the same folder so it continues from its checkpoint;
+  a non-resumable one starts clean with the old outputs kept aside."""
+  resume = ("import os, sys; d = sys.argv[1]; os.makedirs(d, exist_ok=True); "
+            "p = os.path.join(d, 'ckpt'); done = os.path.exists(p); open(p, 'a').write('x'); "
+            "sys.exit(0 if done else 1)")
+  for resumable in (True, False):
+    layout = state.Layout(str(tmp_path / str(resumable)))
+    out = layout.out_dir("j")
+    spec_path = str(tmp_path / f"spec{resumable}.json")
+    state.write_json(spec_path, {"name": "j", "root": layout.root, "out_dir": out,
+                                 "command": [sys.executable, "-c", resume, out],
+                                 "cwd": None, "resumable": resumable})
+    codes = [subprocess.run([sys.executable, "-m", "omd.sweep.wrapper", spec_path]).returncode
+             for _ in range(2)]
+    kept = os.path.join(layout.attempts("j"), "1", "ckpt")
+    if resumable:
+      assert codes == [1, 0] and open(os.path.join(out, "ckpt")).read() == "xx"
+      assert not os.path.exists(kept)
+    else:
+      assert codes == [1, 1] and open(os.path.join(out, "ckpt")).read() == "x"
+      assert open(kept).read() == "x"

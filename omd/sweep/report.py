@@ -30,12 +30,13 @@ def _fmt(v, se=None) -> str:
 
 def markdown(table, ps: results.PlotSpec) -> str:
   metric = f"final_{ps.metric}"
-  head = ["series", ps.x or "x", "seeds", f"{ps.metric} (last {ps.final_window})"]
+  head = ["series"] + ([ps.x] if ps.x else []) + [
+      "seeds", f"{ps.metric} (last {ps.final_window})"]
   head += [c for c, _ in ps.table] + ["missing / partial"]
   lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
   for _, r in table.iterrows():
-    cells = [r["series"], _fmt(r["x"]), f"{r['seeds']}/{r['expected']}",
-             _fmt(r[metric], r[f"{metric}_se"])]
+    cells = [r["series"]] + ([_fmt(r["x"])] if ps.x else []) + [
+        f"{r['seeds']}/{r['expected']}", _fmt(r[metric], r[f"{metric}_se"])]
     cells += [_fmt(r[c], r[f"{c}_se"]) for c, _ in ps.table]
     cells.append(r["missing_or_partial"] or "")
     lines.append("| " + " | ".join(str(c) for c in cells) + " |")
