@@ -96,83 +96,83 @@ FAKE_CFG = textwrap.dedent('''\
 
 
 def write_fake_project(root) -> str:
-  """Writes the fixture scripts into ``root`` (the folder the runner is started from)."""
-  root = str(root)
-  os.makedirs(root, exist_ok=True)
-  with open(os.path.join(root, "fake_train.py"), "w") as f:
-    f.write(FAKE_TRAIN)
-  os.makedirs(os.path.join(root, "fakemj"), exist_ok=True)
-  with open(os.path.join(root, "fakemj", "train.py"), "w") as f:
-    f.write(FAKE_CFG_TRAIN)
-  with open(os.path.join(root, "fakemj", "cfg.py"), "w") as f:
-    f.write(FAKE_CFG)
-  return root
+    """Writes the fixture scripts into ``root`` (the folder the runner is started from)."""
+    root = str(root)
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, "fake_train.py"), "w") as f:
+        f.write(FAKE_TRAIN)
+    os.makedirs(os.path.join(root, "fakemj"), exist_ok=True)
+    with open(os.path.join(root, "fakemj", "train.py"), "w") as f:
+        f.write(FAKE_CFG_TRAIN)
+    with open(os.path.join(root, "fakemj", "cfg.py"), "w") as f:
+        f.write(FAKE_CFG)
+    return root
 
 
 def write_sweep(path, body: str) -> str:
-  with open(path, "w") as f:
-    f.write(textwrap.dedent(body))
-  return str(path)
+    with open(path, "w") as f:
+        f.write(textwrap.dedent(body))
+    return str(path)
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-  write_fake_project(tmp_path)
-  monkeypatch.chdir(tmp_path)
-  # the wrapper runs as `python -m omd.sweep.wrapper` in job processes
-  monkeypatch.setenv("PYTHONPATH", REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-  return tmp_path
+    write_fake_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    # the wrapper runs as `python -m omd.sweep.wrapper` in job processes
+    monkeypatch.setenv("PYTHONPATH", REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return tmp_path
 
 
 def run_cli(capfd, *argv):
-  rc = cli.main([str(a) for a in argv])
-  sys.stdout.flush()
-  sys.stderr.flush()
-  out = capfd.readouterr()
-  return rc, out.out, out.err
+    rc = cli.main([str(a) for a in argv])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    out = capfd.readouterr()
+    return rc, out.out, out.err
 
 
 # ---------------------------------------------------------------- grids -> jobs
 
 def test_product_names_from_varying_keys_only(tmp_path):
-  path = write_sweep(tmp_path / "s.py", """
-      basename = "b"
-      grid = [dict(_main=["x.py"], agent_type=["omd", "mle"], lr=[0.1], seed=[0, 1, 2])]
-      """)
-  sw = spec.load(path)
-  assert len(sw.jobs) == 6
-  assert sw.varying == ("agent_type", "seed")
-  assert sw.jobs[0].name == "agent_type=omd,seed=0"
-  assert sw.jobs[0].flag_dict == {"agent_type": "omd", "lr": 0.1, "seed": 0}
-  assert sw.jobs[-1].seeds == (2,)
-  assert len({j.name for j in sw.jobs}) == 6
+    path = write_sweep(tmp_path / "s.py", """
+        basename = "b"
+        grid = [dict(_main=["x.py"], agent_type=["omd", "mle"], lr=[0.1], seed=[0, 1, 2])]
+        """)
+    sw = spec.load(path)
+    assert len(sw.jobs) == 6
+    assert sw.varying == ("agent_type", "seed")
+    assert sw.jobs[0].name == "agent_type=omd,seed=0"
+    assert sw.jobs[0].flag_dict == {"agent_type": "omd", "lr": 0.1, "seed": 0}
+    assert sw.jobs[-1].seeds == (2,)
+    assert len({j.name for j in sw.jobs}) == 6
 
 
 def test_several_grids_and_duplicates(tmp_path):
-  path = write_sweep(tmp_path / "s.py", """
-      basename = "b"
-      grid = [dict(_main=["a/train.py"], k=[1, 2]),
-              dict(_main=["a/train.py"], k=[2, 3]),
-              dict(_main=["c/train.py"], k=[1])]
-      """)
-  sw = spec.load(path)
-  names = [j.name for j in sw.jobs]
-  assert names == ["a,k=1", "a,k=2", "a,k=3", "c,k=1"]  # overlapping point (k=2) runs once
+    path = write_sweep(tmp_path / "s.py", """
+        basename = "b"
+        grid = [dict(_main=["a/train.py"], k=[1, 2]),
+                dict(_main=["a/train.py"], k=[2, 3]),
+                dict(_main=["c/train.py"], k=[1])]
+        """)
+    sw = spec.load(path)
+    names = [j.name for j in sw.jobs]
+    assert names == ["a,k=1", "a,k=2", "a,k=3", "c,k=1"]  # overlapping point (k=2) runs once
 
 
 def test_group_seeds_merges_contiguous_seeds(tmp_path):
-  path = write_sweep(tmp_path / "s.py", """
-      basename = "b"
-      group_seeds = True
-      grid = [dict(_main=["x.py"], agent_type=["omd", "mle"], seed=[0, 1, 2, 5])]
-      """)
-  sw = spec.load(path)
-  got = {j.name: (j.flag_dict["seed"], j.flag_dict["num_seeds"], j.seeds) for j in sw.jobs}
-  assert got == {"agent_type=omd,seeds=0-2": (0, 3, (0, 1, 2)),
-                 "agent_type=omd,seeds=5": (5, 1, (5,)),
-                 "agent_type=mle,seeds=0-2": (0, 3, (0, 1, 2)),
-                 "agent_type=mle,seeds=5": (5, 1, (5,))}
-  assert len(spec.load(path, group_seeds=False).jobs) == 8
+    path = write_sweep(tmp_path / "s.py", """
+        basename = "b"
+        group_seeds = True
+        grid = [dict(_main=["x.py"], agent_type=["omd", "mle"], seed=[0, 1, 2, 5])]
+        """)
+    sw = spec.load(path)
+    got = {j.name: (j.flag_dict["seed"], j.flag_dict["num_seeds"], j.seeds) for j in sw.jobs}
+    assert got == {"agent_type=omd,seeds=0-2": (0, 3, (0, 1, 2)),
+                   "agent_type=omd,seeds=5": (5, 1, (5,)),
+                   "agent_type=mle,seeds=0-2": (0, 3, (0, 1, 2)),
+                   "agent_type=mle,seeds=5": (5, 1, (5,))}
+    assert len(spec.load(path, group_seeds=False).jobs) == 8
 
 
 @pytest.mark.parametrize("body, message", [
@@ -181,37 +181,37 @@ def test_group_seeds_merges_contiguous_seeds(tmp_path):
     ('grid = [dict(_main=["x.py"], num_seeds=[2], seed=[0])]\ngroup_seeds = True', "num_seeds"),
 ])
 def test_malformed_sweeps_are_refused(tmp_path, body, message):
-  path = write_sweep(tmp_path / "s.py", 'basename = "b"\n' + body + "\n")
-  with pytest.raises(spec.SweepError, match=message):
-    spec.load(path)
+    path = write_sweep(tmp_path / "s.py", 'basename = "b"\n' + body + "\n")
+    with pytest.raises(spec.SweepError, match=message):
+        spec.load(path)
 
 
 def test_flag_spelling():
-  assert spec.format_flag("hard", True) == "--hard"
-  assert spec.format_flag("hard", False) == "--nohard"
-  assert spec.format_flag("config.tanh", False) == "--config.tanh=False"
-  assert spec.format_flag("config.hidden_dims", (64, 64)) == "--config.hidden_dims=(64, 64)"
-  job = spec.Job("j", "m.py", (("config.algo", "mle"), ("config", "c.py"), ("seed", 1)))
-  assert spec.command(job, "save_dir", "/o") == [
-      "python", "m.py", "--config=c.py", "--seed=1", "--config.algo=mle", "--save_dir=/o"]
+    assert spec.format_flag("hard", True) == "--hard"
+    assert spec.format_flag("hard", False) == "--nohard"
+    assert spec.format_flag("config.tanh", False) == "--config.tanh=False"
+    assert spec.format_flag("config.hidden_dims", (64, 64)) == "--config.hidden_dims=(64, 64)"
+    job = spec.Job("j", "m.py", (("config.algo", "mle"), ("config", "c.py"), ("seed", 1)))
+    assert spec.command(job, "save_dir", "/o") == [
+        "python", "m.py", "--config=c.py", "--seed=1", "--config.algo=mle", "--save_dir=/o"]
 
 
 # ---------------------------------------------------------------- flag checks
 
 def test_dry_run_prints_every_checked_command(project, capfd):
-  path = write_sweep(project / "s.py", """
-      basename = "dry"
-      grid = [dict(_main=["fake_train.py"], agent_type=["omd", "vep"], hard=[True, False])]
-      """)
-  rc, out, err = run_cli(capfd, path, "--dry-run")
-  assert rc == 0
-  lines = out.strip().splitlines()
-  assert len(lines) == 4
-  assert lines[0] == ("python fake_train.py --agent_type=omd --hard "
-                      "--out_dir=runs/dry/agent_type=omd,hard=True")
-  assert "--nohard" in lines[1]
-  assert "checked against the scripts' flags" in err
-  assert not os.path.exists(project / "runs")  # nothing ran, nothing written
+    path = write_sweep(project / "s.py", """
+        basename = "dry"
+        grid = [dict(_main=["fake_train.py"], agent_type=["omd", "vep"], hard=[True, False])]
+        """)
+    rc, out, err = run_cli(capfd, path, "--dry-run")
+    assert rc == 0
+    lines = out.strip().splitlines()
+    assert len(lines) == 4
+    assert lines[0] == ("python fake_train.py --agent_type=omd --hard "
+                        "--out_dir=runs/dry/agent_type=omd,hard=True")
+    assert "--nohard" in lines[1]
+    assert "checked against the scripts' flags" in err
+    assert not os.path.exists(project / "runs")  # nothing ran, nothing written
 
 
 @pytest.mark.parametrize("grid, message", [
@@ -221,241 +221,241 @@ def test_dry_run_prints_every_checked_command(project, capfd):
     ('out_dir=["elsewhere"]', "flag --out_dir is set by the runner"),
 ])
 def test_bad_flags_stop_before_anything_runs(project, capfd, grid, message):
-  path = write_sweep(project / "s.py", f"""
-      basename = "bad"
-      grid = [dict(_main=["fake_train.py"], seed=[0, 1], {grid})]
-      """)
-  modes = ("--dry-run", "--local") if "agent_typ=" in grid else ("--dry-run",)
-  for mode in modes:
-    rc, out, err = run_cli(capfd, path, mode)
-    assert rc == 2
-    assert message in err
-  assert not os.path.exists(project / "runs" / "bad")
+    path = write_sweep(project / "s.py", f"""
+        basename = "bad"
+        grid = [dict(_main=["fake_train.py"], seed=[0, 1], {grid})]
+        """)
+    modes = ("--dry-run", "--local") if "agent_typ=" in grid else ("--dry-run",)
+    for mode in modes:
+        rc, out, err = run_cli(capfd, path, mode)
+        assert rc == 2
+        assert message in err
+    assert not os.path.exists(project / "runs" / "bad")
 
 
 def test_config_overrides_checked_against_the_config_file(project, capfd):
-  ok = write_sweep(project / "ok.py", """
-      basename = "mj"
-      grid = [dict(_main=["fakemj/train.py"], seed=[1], **{"config.algo": ["omd", "mle"],
-                   "config.model_hidden_dim": [8]})]
-      """)
-  rc, out, _ = run_cli(capfd, ok, "--dry-run")
-  assert rc == 0 and "--config.model_hidden_dim=8 --save_dir=runs/mj/config.algo=mle" in out
-  bad = write_sweep(project / "bad.py", """
-      basename = "mj"
-      grid = [dict(_main=["fakemj/train.py"], **{"config.model_hiden_dim": [8],
-                   "config.algo": [3]})]
-      """)
-  rc, _, err = run_cli(capfd, bad, "--dry-run")
-  assert rc == 2
-  assert "--config.model_hiden_dim" in err and "no field 'model_hiden_dim'" in err
-  assert "--config.algo" in err and "is str, got 3" in err
+    ok = write_sweep(project / "ok.py", """
+        basename = "mj"
+        grid = [dict(_main=["fakemj/train.py"], seed=[1], **{"config.algo": ["omd", "mle"],
+                     "config.model_hidden_dim": [8]})]
+        """)
+    rc, out, _ = run_cli(capfd, ok, "--dry-run")
+    assert rc == 0 and "--config.model_hidden_dim=8 --save_dir=runs/mj/config.algo=mle" in out
+    bad = write_sweep(project / "bad.py", """
+        basename = "mj"
+        grid = [dict(_main=["fakemj/train.py"], **{"config.model_hiden_dim": [8],
+                     "config.algo": [3]})]
+        """)
+    rc, _, err = run_cli(capfd, bad, "--dry-run")
+    assert rc == 2
+    assert "--config.model_hiden_dim" in err and "no field 'model_hiden_dim'" in err
+    assert "--config.algo" in err and "is str, got 3" in err
 
 
 # ---------------------------------------------------------------- local runs
 
 def _read_state(root, name):
-  return state.read_json(state.Layout(root).state(name))
+    return state.read_json(state.Layout(root).state(name))
 
 
 def test_local_run_rerun_skips_done_and_keeps_failed_outputs(project, capfd):
-  path = write_sweep(project / "s.py", """
-      basename = "loc"
-      grid = [dict(_main=["fake_train.py"], agent_type=["omd", "mle"], seed=[0, 1]),
-              dict(_main=["fake_train.py"], agent_type=["vep"], seed=[0], exit_code=[3])]
-      """)
-  rc, out, _ = run_cli(capfd, path, "--local", "--workers", 2)
-  assert rc == 1
-  root = project / "runs" / "loc"
-  ok = "agent_type=omd,seed=0"
-  bad = "agent_type=vep,seed=0,exit_code=3"
-  assert f"failed   {bad}" in out and "exit 3" in out
-  assert "4 done, 0 running, 0 queued, 1 failed, 0 missing" in out
-  for name in ("agent_type=omd,seed=0", "agent_type=omd,seed=1", "agent_type=mle,seed=1"):
-    seed = name[-1]
-    df = pd.read_csv(root / name / seed / "eval.csv")
-    assert list(df["step"]) == [100, 200, 300]
-  log = (root / "_sweep" / "logs" / f"{ok}.log").read_text()
-  assert "trained omd soft" in log and "=== exit 0" in log
-  done_file = root / ok / "0" / "eval.csv"
-  mtime = done_file.stat().st_mtime_ns
+    path = write_sweep(project / "s.py", """
+        basename = "loc"
+        grid = [dict(_main=["fake_train.py"], agent_type=["omd", "mle"], seed=[0, 1]),
+                dict(_main=["fake_train.py"], agent_type=["vep"], seed=[0], exit_code=[3])]
+        """)
+    rc, out, _ = run_cli(capfd, path, "--local", "--workers", 2)
+    assert rc == 1
+    root = project / "runs" / "loc"
+    ok = "agent_type=omd,seed=0"
+    bad = "agent_type=vep,seed=0,exit_code=3"
+    assert f"failed   {bad}" in out and "exit 3" in out
+    assert "4 done, 0 running, 0 queued, 1 failed, 0 missing" in out
+    for name in ("agent_type=omd,seed=0", "agent_type=omd,seed=1", "agent_type=mle,seed=1"):
+        seed = name[-1]
+        df = pd.read_csv(root / name / seed / "eval.csv")
+        assert list(df["step"]) == [100, 200, 300]
+    log = (root / "_sweep" / "logs" / f"{ok}.log").read_text()
+    assert "trained omd soft" in log and "=== exit 0" in log
+    done_file = root / ok / "0" / "eval.csv"
+    mtime = done_file.stat().st_mtime_ns
 
-  # rerun: the four done jobs are skipped, the failed one runs again (attempt 2)
-  rc, out, _ = run_cli(capfd, path, "--local", "--workers", 2)
-  assert rc == 1
-  assert "5 jobs; 1 to run; skipping 4 done" in out
-  assert done_file.stat().st_mtime_ns == mtime
-  assert _read_state(root, ok)["attempt"] == 1
-  st = _read_state(root, bad)
-  assert (st["state"], st["attempt"], st["returncode"]) == ("failed", 2, 3)
-  # attempt 1's outputs were moved aside, not overwritten; attempt 2 wrote fresh ones
-  assert (root / "_sweep" / "attempts" / bad / "1" / "0" / "eval.csv").is_file()
-  assert (root / bad / "0" / "eval.csv").is_file()
-  history = (root / "_sweep" / "state" / f"{bad}.history").read_text().splitlines()
-  assert [json.loads(h)["attempt"] for h in history] == [1, 2]
+    # rerun: the four done jobs are skipped, the failed one runs again (attempt 2)
+    rc, out, _ = run_cli(capfd, path, "--local", "--workers", 2)
+    assert rc == 1
+    assert "5 jobs; 1 to run; skipping 4 done" in out
+    assert done_file.stat().st_mtime_ns == mtime
+    assert _read_state(root, ok)["attempt"] == 1
+    st = _read_state(root, bad)
+    assert (st["state"], st["attempt"], st["returncode"]) == ("failed", 2, 3)
+    # attempt 1's outputs were moved aside, not overwritten; attempt 2 wrote fresh ones
+    assert (root / "_sweep" / "attempts" / bad / "1" / "0" / "eval.csv").is_file()
+    assert (root / bad / "0" / "eval.csv").is_file()
+    history = (root / "_sweep" / "state" / f"{bad}.history").read_text().splitlines()
+    assert [json.loads(h)["attempt"] for h in history] == [1, 2]
 
-  rc, out, _ = run_cli(capfd, path, "--status")
-  assert rc == 0
-  assert out.count("done     ") == 4 and out.count("failed   ") == 1
+    rc, out, _ = run_cli(capfd, path, "--status")
+    assert rc == 0
+    assert out.count("done     ") == 4 and out.count("failed   ") == 1
 
 
 def test_status_running_killed_queued_missing(tmp_path):
-  layout = state.Layout(str(tmp_path))
-  # a live process (this one) -> running
-  rec = state.new_attempt_record("live", 1, ["x"], None)
-  state.write_json(layout.state("live"), rec)
-  assert state.status(layout, "live", {}).state == state.RUNNING
-  # a process that exited without writing its exit status -> failed
-  p = subprocess.Popen([sys.executable, "-c", "pass"])
-  p.wait()
-  state.write_json(layout.state("dead"), dict(rec, pid=p.pid, pid_start=None))
-  st = state.status(layout, "dead", {})
-  assert st.state == state.FAILED and "without an exit status" in st.detail
-  # a reused pid (other start time) is not mistaken for the job
-  state.write_json(layout.state("reused"), dict(rec, pid_start=rec["pid_start"] + 1))
-  assert state.status(layout, "reused", {}).state == state.FAILED
-  # submitted to Slurm: pending, running, gone without a trace
-  with open(layout.slurm_id("q"), "w") as f:
-    f.write("7_3\n")
-  assert state.status(layout, "q", {"7_3": "PENDING"}).state == state.QUEUED
-  assert state.status(layout, "q", {"7_3": "RUNNING"}).state == state.RUNNING
-  assert state.status(layout, "q", {}).state == state.FAILED
-  state.write_json(layout.state("q"), dict(rec, slurm_job="7_3", state="running"))
-  st = state.status(layout, "q", {})
-  assert st.state == state.FAILED and "time limit" in st.detail
-  state.write_json(layout.state("q"), dict(rec, slurm_job="7_3", state="done", returncode=0))
-  assert state.status(layout, "q", {}).state == state.DONE
-  assert state.status(layout, "never", {}).state == state.MISSING
+    layout = state.Layout(str(tmp_path))
+    # a live process (this one) -> running
+    rec = state.new_attempt_record("live", 1, ["x"], None)
+    state.write_json(layout.state("live"), rec)
+    assert state.status(layout, "live", {}).state == state.RUNNING
+    # a process that exited without writing its exit status -> failed
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    state.write_json(layout.state("dead"), dict(rec, pid=p.pid, pid_start=None))
+    st = state.status(layout, "dead", {})
+    assert st.state == state.FAILED and "without an exit status" in st.detail
+    # a reused pid (other start time) is not mistaken for the job
+    state.write_json(layout.state("reused"), dict(rec, pid_start=rec["pid_start"] + 1))
+    assert state.status(layout, "reused", {}).state == state.FAILED
+    # submitted to Slurm: pending, running, gone without a trace
+    with open(layout.slurm_id("q"), "w") as f:
+        f.write("7_3\n")
+    assert state.status(layout, "q", {"7_3": "PENDING"}).state == state.QUEUED
+    assert state.status(layout, "q", {"7_3": "RUNNING"}).state == state.RUNNING
+    assert state.status(layout, "q", {}).state == state.FAILED
+    state.write_json(layout.state("q"), dict(rec, slurm_job="7_3", state="running"))
+    st = state.status(layout, "q", {})
+    assert st.state == state.FAILED and "time limit" in st.detail
+    state.write_json(layout.state("q"), dict(rec, slurm_job="7_3", state="done", returncode=0))
+    assert state.status(layout, "q", {}).state == state.DONE
+    assert state.status(layout, "never", {}).state == state.MISSING
 
 
 def test_wrapper_refuses_a_job_another_process_holds(project):
-  import fcntl  # pylint: disable=import-outside-toplevel
-  layout = state.Layout(str(project / "runs" / "w"))
-  spec_path = str(project / "spec.json")
-  state.write_json(spec_path, {"name": "j", "root": layout.root, "out_dir": layout.out_dir("j"),
-                               "command": [sys.executable, "-c", "print('ran')"], "cwd": None})
-  os.makedirs(os.path.dirname(layout.lock("j")), exist_ok=True)
-  with open(layout.lock("j"), "w") as held:
-    fcntl.flock(held, fcntl.LOCK_EX)
+    import fcntl  # pylint: disable=import-outside-toplevel
+    layout = state.Layout(str(project / "runs" / "w"))
+    spec_path = str(project / "spec.json")
+    state.write_json(spec_path, {"name": "j", "root": layout.root, "out_dir": layout.out_dir("j"),
+                                 "command": [sys.executable, "-c", "print('ran')"], "cwd": None})
+    os.makedirs(os.path.dirname(layout.lock("j")), exist_ok=True)
+    with open(layout.lock("j"), "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        rc = subprocess.run([sys.executable, "-m", "omd.sweep.wrapper", spec_path]).returncode
+    assert rc == 75 and state.read_json(layout.state("j")) is None
     rc = subprocess.run([sys.executable, "-m", "omd.sweep.wrapper", spec_path]).returncode
-  assert rc == 75 and state.read_json(layout.state("j")) is None
-  rc = subprocess.run([sys.executable, "-m", "omd.sweep.wrapper", spec_path]).returncode
-  assert rc == 0 and state.read_json(layout.state("j"))["state"] == "done"
+    assert rc == 0 and state.read_json(layout.state("j"))["state"] == "done"
 
 
 def test_gpu_slots_pin_workers_and_turn_off_preallocation():
-  got = local.slots(None, 2, ["0", "3"])
-  assert [s["CUDA_VISIBLE_DEVICES"] for s in got] == ["0", "3", "0", "3"]
-  assert all(s["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false" for s in got)
-  assert local.slots(3, 1, []) == [{}, {}, {}]
+    got = local.slots(None, 2, ["0", "3"])
+    assert [s["CUDA_VISIBLE_DEVICES"] for s in got] == ["0", "3", "0", "3"]
+    assert all(s["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false" for s in got)
+    assert local.slots(3, 1, []) == [{}, {}, {}]
 
 
 def test_sbatch_script_carries_the_options(tmp_path):
-  res = slurm.Resources(time="1:00:00", mem="8G", cpus=4, gpus=1, partition="long",
-                        jobs_per_task=3, max_parallel=5, extra=("--account=abc",))
-  text = slurm.script_text("sw", "/m.json", 7, "/logs", res, cwd="/repo", python="/py")
-  for opt in ("--array=0-6%5", "--time=1:00:00", "--mem=8G", "--cpus-per-task=4",
-              "--gpus-per-task=1", "--partition=long", "--requeue", "--account=abc",
-              "--output=/logs/%A_%a.out", "--chdir=/repo"):
-    assert f"#SBATCH {opt}\n" in text
-  assert '/py -m omd.sweep.wrapper --manifest /m.json --task "${SLURM_ARRAY_TASK_ID}"' in text
-  assert "--no-requeue" in slurm.script_text("sw", "/m", 1, "/l",
-                                             slurm.Resources(requeue=False), cwd="/")
+    res = slurm.Resources(time="1:00:00", mem="8G", cpus=4, gpus=1, partition="long",
+                          jobs_per_task=3, max_parallel=5, extra=("--account=abc",))
+    text = slurm.script_text("sw", "/m.json", 7, "/logs", res, cwd="/repo", python="/py")
+    for opt in ("--array=0-6%5", "--time=1:00:00", "--mem=8G", "--cpus-per-task=4",
+                "--gpus-per-task=1", "--partition=long", "--requeue", "--account=abc",
+                "--output=/logs/%A_%a.out", "--chdir=/repo"):
+        assert f"#SBATCH {opt}\n" in text
+    assert '/py -m omd.sweep.wrapper --manifest /m.json --task "${SLURM_ARRAY_TASK_ID}"' in text
+    assert "--no-requeue" in slurm.script_text("sw", "/m", 1, "/l",
+                                               slurm.Resources(requeue=False), cwd="/")
 
 
 def test_slurm_without_sbatch_says_so(project, capfd, monkeypatch):
-  monkeypatch.setenv("PATH", str(project))
-  path = write_sweep(project / "s.py", """
-      basename = "ns"
-      grid = [dict(_main=["fake_train.py"], seed=[0])]
-      """)
-  rc, _, err = run_cli(capfd, path, "--slurm", "--no_validate")
-  assert rc == 2 and "sbatch not found" in err and "--local" in err
+    monkeypatch.setenv("PATH", str(project))
+    path = write_sweep(project / "s.py", """
+        basename = "ns"
+        grid = [dict(_main=["fake_train.py"], seed=[0])]
+        """)
+    rc, _, err = run_cli(capfd, path, "--slurm", "--no_validate")
+    assert rc == 2 and "sbatch not found" in err and "--local" in err
 
 
 # ---------------------------------------------------------------- results
 
 def test_mean_and_standard_error():
-  m, se, n = results.mean_se([1.0, 2.0, 6.0, math.nan])
-  assert (m, n) == (3.0, 3) and se == pytest.approx(np.std([1, 2, 6], ddof=1) / math.sqrt(3))
-  a = pd.DataFrame({"step": [1, 2, 3], "r": [0.0, 1.0, 2.0]})
-  b = pd.DataFrame({"step": [1, 2], "r": [2.0, 3.0]})
-  c = results.mean_curve([a, b], "r")
-  assert list(c["step"]) == [1, 2] and list(c["mean"]) == [1.0, 2.0]
-  assert list(c["se"]) == pytest.approx([1.0, 1.0])
+    m, se, n = results.mean_se([1.0, 2.0, 6.0, math.nan])
+    assert (m, n) == (3.0, 3) and se == pytest.approx(np.std([1, 2, 6], ddof=1) / math.sqrt(3))
+    a = pd.DataFrame({"step": [1, 2, 3], "r": [0.0, 1.0, 2.0]})
+    b = pd.DataFrame({"step": [1, 2], "r": [2.0, 3.0]})
+    c = results.mean_curve([a, b], "r")
+    assert list(c["step"]) == [1, 2] and list(c["mean"]) == [1.0, 2.0]
+    assert list(c["se"]) == pytest.approx([1.0, 1.0])
 
 
 def test_plot_writes_figures_and_reports_missing_and_partial(project, capfd):
-  path = write_sweep(project / "s.py", """
-      basename = "pl"
-      grid = [dict(_main=["fake_train.py"], agent_type=["omd", "mle"], model_hidden_dim=[1, 4],
-                   seed=[0, 1, 2], num_train_steps=[300])]
-      plot = dict(agent="agent_type", x="model_hidden_dim", final_window=2,
-                  table=[("next_state_error", "train")])
-      """)
-  # group the seeds (the fixture trains --num_seeds seeds in one process) to keep this quick;
-  # mle with width 1 never runs: missing
-  rc, _, _ = run_cli(capfd, path, "--local", "--group_seeds", "--only", "omd|dim=4")
-  assert rc == 0
-  root = project / "runs" / "pl"
-  # a run killed after its first evaluation: partial
-  cut = root / "agent_type=omd,model_hidden_dim=4,seeds=0-2" / "2" / "eval.csv"
-  cut.write_text("\n".join(cut.read_text().splitlines()[:2]) + "\n")
-  rc, out, err = run_cli(capfd, path, "--plot", "--group_seeds")
-  assert rc == 0
-  assert "missing  agent_type=mle,model_hidden_dim=1,seeds=0-2 seed 1: no output" in err
-  assert "partial  agent_type=omd,model_hidden_dim=4,seeds=0-2 seed 2: last step 100 < 200" in err
-  assert "8/12 runs complete; 4 missing or partial" in out
-  table = pd.read_csv(root / "figures" / "pl.csv")
-  row = table[(table.series == "omd") & (table.x == 1)].iloc[0]
-  # last 2 evaluations (steps 200, 300) of omd width 1: 401 * (2/3 + 1) / 2 + seed, seeds 0..2
-  per_seed = [401 * (200 / 300 + 1) / 2 + s for s in (0, 1, 2)]
-  assert row["final_episode_return"] == pytest.approx(np.mean(per_seed))
-  assert row["final_episode_return_se"] == pytest.approx(np.std(per_seed, ddof=1) / math.sqrt(3))
-  assert row["next_state_error"] == pytest.approx(1.0 + 1.0)  # 1/width + seed, mean over seeds
-  row4 = table[(table.series == "omd") & (table.x == 4)].iloc[0]
-  assert (row4["seeds"], row4["expected"]) == (2, 3) and "partial" in row4["missing_or_partial"]
-  assert table[(table.series == "mle") & (table.x == 1)].iloc[0]["seeds"] == 0
-  for stem in ("pl_curves", "pl_final"):
-    for ext in ("png", "pdf"):
-      assert (root / "figures" / f"{stem}.{ext}").stat().st_size > 1000
-  md = (root / "figures" / "pl.md").read_text()
-  assert "| omd | 1 | 3/3 |" in md and "seed 0: missing (no output)" in md
+    path = write_sweep(project / "s.py", """
+        basename = "pl"
+        grid = [dict(_main=["fake_train.py"], agent_type=["omd", "mle"], model_hidden_dim=[1, 4],
+                     seed=[0, 1, 2], num_train_steps=[300])]
+        plot = dict(agent="agent_type", x="model_hidden_dim", final_window=2,
+                    table=[("next_state_error", "train")])
+        """)
+    # group the seeds (the fixture trains --num_seeds seeds in one process) to keep this quick;
+    # mle with width 1 never runs: missing
+    rc, _, _ = run_cli(capfd, path, "--local", "--group_seeds", "--only", "omd|dim=4")
+    assert rc == 0
+    root = project / "runs" / "pl"
+    # a run killed after its first evaluation: partial
+    cut = root / "agent_type=omd,model_hidden_dim=4,seeds=0-2" / "2" / "eval.csv"
+    cut.write_text("\n".join(cut.read_text().splitlines()[:2]) + "\n")
+    rc, out, err = run_cli(capfd, path, "--plot", "--group_seeds")
+    assert rc == 0
+    assert "missing  agent_type=mle,model_hidden_dim=1,seeds=0-2 seed 1: no output" in err
+    assert "partial  agent_type=omd,model_hidden_dim=4,seeds=0-2 seed 2: last step 100 < 200" in err
+    assert "8/12 runs complete; 4 missing or partial" in out
+    table = pd.read_csv(root / "figures" / "pl.csv")
+    row = table[(table.series == "omd") & (table.x == 1)].iloc[0]
+    # last 2 evaluations (steps 200, 300) of omd width 1: 401 * (2/3 + 1) / 2 + seed, seeds 0..2
+    per_seed = [401 * (200 / 300 + 1) / 2 + s for s in (0, 1, 2)]
+    assert row["final_episode_return"] == pytest.approx(np.mean(per_seed))
+    assert row["final_episode_return_se"] == pytest.approx(np.std(per_seed, ddof=1) / math.sqrt(3))
+    assert row["next_state_error"] == pytest.approx(1.0 + 1.0)  # 1/width + seed, mean over seeds
+    row4 = table[(table.series == "omd") & (table.x == 4)].iloc[0]
+    assert (row4["seeds"], row4["expected"]) == (2, 3) and "partial" in row4["missing_or_partial"]
+    assert table[(table.series == "mle") & (table.x == 1)].iloc[0]["seeds"] == 0
+    for stem in ("pl_curves", "pl_final"):
+        for ext in ("png", "pdf"):
+            assert (root / "figures" / f"{stem}.{ext}").stat().st_size > 1000
+    md = (root / "figures" / "pl.md").read_text()
+    assert "| omd | 1 | 3/3 |" in md and "seed 0: missing (no output)" in md
 
 
 def test_plot_reads_mujoco_style_seed_files(project, capfd):
-  path = write_sweep(project / "s.py", """
-      basename = "mjp"
-      grid = [dict(_main=["fakemj/train.py"], seed=[0, 1],
-                   **{"config.model_hidden_dim": [2, 3]})]
-      """)
-  rc, _, _ = run_cli(capfd, path, "--local", "--workers", 2)
-  assert rc == 0
-  rc, out, _ = run_cli(capfd, path, "--plot")
-  assert rc == 0 and "4/4 runs complete" in out
-  table = pd.read_csv(project / "runs" / "mjp" / "figures" / "mjp.csv")
-  assert sorted(table["final_episode_return"]) == [3.0, 4.5]  # mean of the 2 rows
+    path = write_sweep(project / "s.py", """
+        basename = "mjp"
+        grid = [dict(_main=["fakemj/train.py"], seed=[0, 1],
+                     **{"config.model_hidden_dim": [2, 3]})]
+        """)
+    rc, _, _ = run_cli(capfd, path, "--local", "--workers", 2)
+    assert rc == 0
+    rc, out, _ = run_cli(capfd, path, "--plot")
+    assert rc == 0 and "4/4 runs complete" in out
+    table = pd.read_csv(project / "runs" / "mjp" / "figures" / "mjp.csv")
+    assert sorted(table["final_episode_return"]) == [3.0, 4.5]  # mean of the 2 rows
 
 
 def test_resumable_job_keeps_its_folder_between_attempts(tmp_path):
-  """A resumable suite (MuJoCo) restarts in the same folder so it continues from its checkpoint;
-  a non-resumable one starts clean with the old outputs kept aside."""
-  resume = ("import os, sys; d = sys.argv[1]; os.makedirs(d, exist_ok=True); "
-            "p = os.path.join(d, 'ckpt'); done = os.path.exists(p); open(p, 'a').write('x'); "
-            "sys.exit(0 if done else 1)")
-  for resumable in (True, False):
-    layout = state.Layout(str(tmp_path / str(resumable)))
-    out = layout.out_dir("j")
-    spec_path = str(tmp_path / f"spec{resumable}.json")
-    state.write_json(spec_path, {"name": "j", "root": layout.root, "out_dir": out,
-                                 "command": [sys.executable, "-c", resume, out],
-                                 "cwd": None, "resumable": resumable})
-    codes = [subprocess.run([sys.executable, "-m", "omd.sweep.wrapper", spec_path]).returncode
-             for _ in range(2)]
-    kept = os.path.join(layout.attempts("j"), "1", "ckpt")
-    if resumable:
-      assert codes == [1, 0] and open(os.path.join(out, "ckpt")).read() == "xx"
-      assert not os.path.exists(kept)
-    else:
-      assert codes == [1, 1] and open(os.path.join(out, "ckpt")).read() == "x"
-      assert open(kept).read() == "x"
+    """A resumable suite (MuJoCo) restarts in the same folder so it continues from its checkpoint;
+    a non-resumable one starts clean with the old outputs kept aside."""
+    resume = ("import os, sys; d = sys.argv[1]; os.makedirs(d, exist_ok=True); "
+              "p = os.path.join(d, 'ckpt'); done = os.path.exists(p); open(p, 'a').write('x'); "
+              "sys.exit(0 if done else 1)")
+    for resumable in (True, False):
+        layout = state.Layout(str(tmp_path / str(resumable)))
+        out = layout.out_dir("j")
+        spec_path = str(tmp_path / f"spec{resumable}.json")
+        state.write_json(spec_path, {"name": "j", "root": layout.root, "out_dir": out,
+                                     "command": [sys.executable, "-c", resume, out],
+                                     "cwd": None, "resumable": resumable})
+        codes = [subprocess.run([sys.executable, "-m", "omd.sweep.wrapper", spec_path]).returncode
+                 for _ in range(2)]
+        kept = os.path.join(layout.attempts("j"), "1", "ckpt")
+        if resumable:
+            assert codes == [1, 0] and open(os.path.join(out, "ckpt")).read() == "xx"
+            assert not os.path.exists(kept)
+        else:
+            assert codes == [1, 1] and open(os.path.join(out, "ckpt")).read() == "x"
+            assert open(kept).read() == "x"

@@ -10,33 +10,33 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def runner(*args):
-  env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-  proc = subprocess.run([sys.executable, "runner.py", *map(str, args)], capture_output=True,
-                        text=True, cwd=REPO, env=env, timeout=900)
-  return proc.returncode, proc.stdout, proc.stderr
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "runner.py", *map(str, args)], capture_output=True,
+                          text=True, cwd=REPO, env=env, timeout=900)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def test_smoke_sweep_local(tmp_path):
-  rc, out, err = runner("sweeps/smoke.py", "--dry-run", "--root", tmp_path)
-  assert rc == 0, err
-  lines = out.strip().splitlines()
-  assert len(lines) == 2 and all(l.startswith("python cartpole/train.py --seed=0 ") for l in lines)
-  assert all("--num_seeds=2" in l for l in lines)
-  assert "checked against the scripts' flags" in err
+    rc, out, err = runner("sweeps/smoke.py", "--dry-run", "--root", tmp_path)
+    assert rc == 0, err
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and all(l.startswith("python cartpole/train.py --seed=0 ") for l in lines)
+    assert all("--num_seeds=2" in l for l in lines)
+    assert "checked against the scripts' flags" in err
 
-  # one of the two jobs (2 vmapped seeds), to keep the default suite short
-  rc, out, err = runner("sweeps/smoke.py", "--local", "--root", tmp_path, "--only", "omd")
-  assert rc == 0, out + err
-  job = tmp_path / "agent_type=omd,seeds=0-1"
-  for seed in (0, 1):
-    ev = pd.read_csv(job / str(seed) / "eval.csv")
-    assert ev["step"].max() == 300 and ev["episode_return"].between(1, 500).all()
-  rc, out, _ = runner("sweeps/smoke.py", "--status", "--root", tmp_path)
-  assert "2 jobs: 1 done, 0 running, 0 queued, 0 failed, 1 missing" in out, out
+    # one of the two jobs (2 vmapped seeds), to keep the default suite short
+    rc, out, err = runner("sweeps/smoke.py", "--local", "--root", tmp_path, "--only", "omd")
+    assert rc == 0, out + err
+    job = tmp_path / "agent_type=omd,seeds=0-1"
+    for seed in (0, 1):
+        ev = pd.read_csv(job / str(seed) / "eval.csv")
+        assert ev["step"].max() == 300 and ev["episode_return"].between(1, 500).all()
+    rc, out, _ = runner("sweeps/smoke.py", "--status", "--root", tmp_path)
+    assert "2 jobs: 1 done, 0 running, 0 queued, 0 failed, 1 missing" in out, out
 
-  rc, out, err = runner("sweeps/smoke.py", "--plot", "--root", tmp_path)
-  assert rc == 0, err
-  assert "2/4 runs complete; 2 missing or partial" in out
-  assert "missing  agent_type=mle,seeds=0-1 seed 0: no output" in err
-  assert (tmp_path / "figures" / "smoke_curves.png").stat().st_size > 1000
-  assert "| mle | 0/2 | – |" in (tmp_path / "figures" / "smoke.md").read_text()
+    rc, out, err = runner("sweeps/smoke.py", "--plot", "--root", tmp_path)
+    assert rc == 0, err
+    assert "2/4 runs complete; 2 missing or partial" in out
+    assert "missing  agent_type=mle,seeds=0-1 seed 0: no output" in err
+    assert (tmp_path / "figures" / "smoke_curves.png").stat().st_size > 1000
+    assert "| mle | 0/2 | – |" in (tmp_path / "figures" / "smoke.md").read_text()

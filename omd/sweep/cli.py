@@ -13,169 +13,169 @@ from omd.sweep.state import DONE, FAILED, MISSING, QUEUED, RUNNING
 
 
 def build_parser() -> argparse.ArgumentParser:
-  p = argparse.ArgumentParser(
-      prog="runner.py", description=__doc__,
-      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-  p.add_argument("sweep", help="sweep file, e.g. sweeps/smoke.py")
-  mode = p.add_mutually_exclusive_group(required=True)
-  mode.add_argument("--dry-run", "--dry_run", dest="dry_run", action="store_true",
-                    help="print every command (after checking flags) and run nothing")
-  mode.add_argument("--local", action="store_true", help="run the jobs on this machine")
-  mode.add_argument("--slurm", action="store_true", help="submit the jobs as one Slurm array")
-  mode.add_argument("--status", action="store_true",
-                    help="print done / running / queued / failed / missing per job")
-  mode.add_argument("--plot", action="store_true",
-                    help="learning curves, final return vs swept value, and tables")
-  p.add_argument("--root", default=None, help="sweep output folder (default runs/<basename>)")
-  p.add_argument("--only", default=None, help="regular expression: keep jobs whose name matches")
-  p.add_argument("--group_seeds", action=argparse.BooleanOptionalAction, default=None,
-                 help="merge jobs differing only in seed into one --num_seeds job "
-                      "(default: the sweep file's group_seeds)")
-  p.add_argument("--no_validate", action="store_true",
-                 help="skip checking the commands against the scripts' flags")
-  g = p.add_argument_group("local")
-  g.add_argument("--workers", type=int, default=None,
-                 help="parallel jobs (default: one per core, or GPUs x --jobs_per_gpu)")
-  g.add_argument("--jobs_per_gpu", type=int, default=1, help="jobs sharing one GPU")
-  g = p.add_argument_group("slurm")
-  g.add_argument("--time", default="24:00:00", help="--time per array task")
-  g.add_argument("--mem", default=None, help="--mem per array task, e.g. 16G")
-  g.add_argument("--cpus", type=int, default=None, help="--cpus-per-task")
-  g.add_argument("--gpus", type=int, default=None, help="--gpus-per-task")
-  g.add_argument("--partition", default=None, help="--partition")
-  g.add_argument("--jobs_per_task", type=int, default=1,
-                 help="jobs run side by side in one array task")
-  g.add_argument("--max_parallel", type=int, default=None, help="array throttle (%%N)")
-  g.add_argument("--no_requeue", action="store_true",
-                 help="do not ask Slurm to requeue pre-empted tasks")
-  g.add_argument("--sbatch_arg", action="append", default=[],
-                 help="extra sbatch option, repeatable, e.g. --sbatch_arg=--account=abc")
-  g.add_argument("--wait", action="store_true",
-                 help="after submitting, wait until Slurm holds none of the jobs, then --status")
-  g = p.add_argument_group("plot")
-  g.add_argument("--out", default=None, help="figure/table folder (default <root>/figures)")
-  return p
+    p = argparse.ArgumentParser(
+        prog="runner.py", description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("sweep", help="sweep file, e.g. sweeps/smoke.py")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--dry-run", "--dry_run", dest="dry_run", action="store_true",
+                      help="print every command (after checking flags) and run nothing")
+    mode.add_argument("--local", action="store_true", help="run the jobs on this machine")
+    mode.add_argument("--slurm", action="store_true", help="submit the jobs as one Slurm array")
+    mode.add_argument("--status", action="store_true",
+                      help="print done / running / queued / failed / missing per job")
+    mode.add_argument("--plot", action="store_true",
+                      help="learning curves, final return vs swept value, and tables")
+    p.add_argument("--root", default=None, help="sweep output folder (default runs/<basename>)")
+    p.add_argument("--only", default=None, help="regular expression: keep jobs whose name matches")
+    p.add_argument("--group_seeds", action=argparse.BooleanOptionalAction, default=None,
+                   help="merge jobs differing only in seed into one --num_seeds job "
+                        "(default: the sweep file's group_seeds)")
+    p.add_argument("--no_validate", action="store_true",
+                   help="skip checking the commands against the scripts' flags")
+    g = p.add_argument_group("local")
+    g.add_argument("--workers", type=int, default=None,
+                   help="parallel jobs (default: one per core, or GPUs x --jobs_per_gpu)")
+    g.add_argument("--jobs_per_gpu", type=int, default=1, help="jobs sharing one GPU")
+    g = p.add_argument_group("slurm")
+    g.add_argument("--time", default="24:00:00", help="--time per array task")
+    g.add_argument("--mem", default=None, help="--mem per array task, e.g. 16G")
+    g.add_argument("--cpus", type=int, default=None, help="--cpus-per-task")
+    g.add_argument("--gpus", type=int, default=None, help="--gpus-per-task")
+    g.add_argument("--partition", default=None, help="--partition")
+    g.add_argument("--jobs_per_task", type=int, default=1,
+                   help="jobs run side by side in one array task")
+    g.add_argument("--max_parallel", type=int, default=None, help="array throttle (%%N)")
+    g.add_argument("--no_requeue", action="store_true",
+                   help="do not ask Slurm to requeue pre-empted tasks")
+    g.add_argument("--sbatch_arg", action="append", default=[],
+                   help="extra sbatch option, repeatable, e.g. --sbatch_arg=--account=abc")
+    g.add_argument("--wait", action="store_true",
+                   help="after submitting, wait until Slurm holds none of the jobs, then --status")
+    g = p.add_argument_group("plot")
+    g.add_argument("--out", default=None, help="figure/table folder (default <root>/figures)")
+    return p
 
 
 def _select(sw: spec.Sweep, pattern: str | None) -> list[spec.Job]:
-  jobs = list(sw.jobs)
-  if pattern:
-    jobs = [j for j in jobs if re.search(pattern, j.name)]
-    if not jobs:
-      raise spec.SweepError(f"--only {pattern!r} matches no job of {sw.path}")
-  return jobs
+    jobs = list(sw.jobs)
+    if pattern:
+        jobs = [j for j in jobs if re.search(pattern, j.name)]
+        if not jobs:
+            raise spec.SweepError(f"--only {pattern!r} matches no job of {sw.path}")
+    return jobs
 
 
 def _suites(jobs, infos) -> dict[str, suites.Suite]:
-  return {j.main: suites.for_script(j.main, (infos.get(j.main) or {}).keys()) for j in jobs}
+    return {j.main: suites.for_script(j.main, (infos.get(j.main) or {}).keys()) for j in jobs}
 
 
 def _check_reserved(sw, jobs, suite_of) -> None:
-  bad = [f"flag --{suite_of[j.main].out_flag} is set by the runner (one output folder per "
-         f"job under the sweep root); remove it from the grid; job {j.name!r}"
-         for j in jobs if suite_of[j.main].out_flag in j.flag_dict]
-  if bad:
-    raise flagcheck.FlagError(f"{sw.path}: " + "; ".join(dict.fromkeys(bad[:3])))
+    bad = [f"flag --{suite_of[j.main].out_flag} is set by the runner (one output folder per "
+           f"job under the sweep root); remove it from the grid; job {j.name!r}"
+           for j in jobs if suite_of[j.main].out_flag in j.flag_dict]
+    if bad:
+        raise flagcheck.FlagError(f"{sw.path}: " + "; ".join(dict.fromkeys(bad[:3])))
 
 
 def statuses(layout: state.Layout, jobs) -> list[state.JobStatus]:
-  ids = {(state.read_text(layout.slurm_id(j.name)) or "").split("_")[0] for j in jobs}
-  ids.discard("")
-  queue = slurm.queue_states(ids) if ids else {}
-  return [state.status(layout, j.name, queue) for j in jobs]
+    ids = {(state.read_text(layout.slurm_id(j.name)) or "").split("_")[0] for j in jobs}
+    ids.discard("")
+    queue = slurm.queue_states(ids) if ids else {}
+    return [state.status(layout, j.name, queue) for j in jobs]
 
 
 def print_status(sts, out=None) -> dict[str, int]:
-  out = out or sys.stdout
-  width = max([len(s.name) for s in sts] + [4])
-  for s in sts:
-    print(f"{s.state:8s} {s.name:{width}s} {s.detail}", file=out)
-  counts = {k: sum(s.state == k for s in sts) for k in (DONE, RUNNING, QUEUED, FAILED, MISSING)}
-  print(f"{len(sts)} jobs: " + ", ".join(f"{v} {k}" for k, v in counts.items()), file=out)
-  return counts
+    out = out or sys.stdout
+    width = max([len(s.name) for s in sts] + [4])
+    for s in sts:
+        print(f"{s.state:8s} {s.name:{width}s} {s.detail}", file=out)
+    counts = {k: sum(s.state == k for s in sts) for k in (DONE, RUNNING, QUEUED, FAILED, MISSING)}
+    print(f"{len(sts)} jobs: " + ", ".join(f"{v} {k}" for k, v in counts.items()), file=out)
+    return counts
 
 
 def _write_specs(layout, jobs, suite_of, cwd) -> dict[str, str]:
-  paths = {}
-  for j in jobs:
-    suite = suite_of[j.main]
-    out_dir = os.path.abspath(layout.out_dir(j.name))
-    s = {"name": j.name, "root": os.path.abspath(layout.root),
-         "command": spec.command(j, suite.out_flag, out_dir, python=sys.executable),
-         "out_dir": out_dir, "resumable": suite.resumable, "cwd": cwd,
-         "flags": [[k, v] for k, v in j.flags], "seeds": list(j.seeds)}
-    path = layout.spec(j.name)
-    state.write_json(path, s)
-    paths[j.name] = os.path.abspath(path)
-  return paths
+    paths = {}
+    for j in jobs:
+        suite = suite_of[j.main]
+        out_dir = os.path.abspath(layout.out_dir(j.name))
+        s = {"name": j.name, "root": os.path.abspath(layout.root),
+             "command": spec.command(j, suite.out_flag, out_dir, python=sys.executable),
+             "out_dir": out_dir, "resumable": suite.resumable, "cwd": cwd,
+             "flags": [[k, v] for k, v in j.flags], "seeds": list(j.seeds)}
+        path = layout.spec(j.name)
+        state.write_json(path, s)
+        paths[j.name] = os.path.abspath(path)
+    return paths
 
 
 def main(argv=None) -> int:
-  args = build_parser().parse_args(argv)
-  try:
-    return _main(args)
-  except (spec.SweepError, flagcheck.FlagError, slurm.SlurmError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
+    args = build_parser().parse_args(argv)
+    try:
+        return _main(args)
+    except (spec.SweepError, flagcheck.FlagError, slurm.SlurmError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 def _main(args) -> int:
-  sw = spec.load(args.sweep, group_seeds=args.group_seeds)
-  jobs = _select(sw, args.only)
-  root = args.root or os.path.join("runs", sw.basename)
-  layout = state.Layout(root)
-  cwd = os.getcwd()
+    sw = spec.load(args.sweep, group_seeds=args.group_seeds)
+    jobs = _select(sw, args.only)
+    root = args.root or os.path.join("runs", sw.basename)
+    layout = state.Layout(root)
+    cwd = os.getcwd()
 
-  if args.status:
-    print_status(statuses(layout, jobs))
-    return 0
-  if args.plot:
-    from omd.sweep import report  # pylint: disable=g-import-not-at-top
+    if args.status:
+        print_status(statuses(layout, jobs))
+        return 0
+    if args.plot:
+        from omd.sweep import report  # pylint: disable=g-import-not-at-top
+        infos = {} if args.no_validate else flagcheck.check(sw.path, jobs)
+        return report.main(sw, jobs, layout, _suites(jobs, infos), infos, args.out)
+
     infos = {} if args.no_validate else flagcheck.check(sw.path, jobs)
-    return report.main(sw, jobs, layout, _suites(jobs, infos), infos, args.out)
+    suite_of = _suites(jobs, infos)
+    _check_reserved(sw, jobs, suite_of)
 
-  infos = {} if args.no_validate else flagcheck.check(sw.path, jobs)
-  suite_of = _suites(jobs, infos)
-  _check_reserved(sw, jobs, suite_of)
+    if args.dry_run:
+        for j in jobs:
+            out_dir = layout.out_dir(j.name)
+            print(spec.display(spec.command(j, suite_of[j.main].out_flag, out_dir)))
+        checked = "checked against the scripts' flags" if infos else "flags NOT checked"
+        print(f"# {len(jobs)} jobs of {sw.path} ({checked}); outputs under {root}/",
+              file=sys.stderr)
+        return 0
 
-  if args.dry_run:
-    for j in jobs:
-      out_dir = layout.out_dir(j.name)
-      print(spec.display(spec.command(j, suite_of[j.main].out_flag, out_dir)))
-    checked = "checked against the scripts' flags" if infos else "flags NOT checked"
-    print(f"# {len(jobs)} jobs of {sw.path} ({checked}); outputs under {root}/",
-          file=sys.stderr)
+    sts = {s.name: s for s in statuses(layout, jobs)}
+    todo = [j for j in jobs if sts[j.name].state in (FAILED, MISSING)]
+    skipped = {k: sum(s.state == k for s in sts.values()) for k in (DONE, RUNNING, QUEUED)}
+    print(f"{sw.path}: {len(jobs)} jobs; {len(todo)} to run; skipping "
+          + ", ".join(f"{v} {k}" for k, v in skipped.items()))
+    if not todo:
+        return 0
+    paths = _write_specs(layout, todo, suite_of, cwd)
+
+    if args.local:
+        results = local.run(list(paths.values()), workers=args.workers,
+                            jobs_per_gpu=args.jobs_per_gpu)
+        counts = print_status(statuses(layout, jobs))
+        return 0 if all(rc == 0 for rc in results.values()) and not counts[FAILED] else 1
+
+    res = slurm.Resources(time=args.time, mem=args.mem, cpus=args.cpus, gpus=args.gpus,
+                          partition=args.partition, jobs_per_task=args.jobs_per_task,
+                          max_parallel=args.max_parallel, requeue=not args.no_requeue,
+                          extra=tuple(args.sbatch_arg))
+    array_id = slurm.submit(layout, sw.basename, paths, res, cwd)
+    n_tasks = -(-len(todo) // max(1, args.jobs_per_task))
+    print(f"submitted array {array_id}: {n_tasks} tasks for {len(todo)} jobs; "
+          f"logs in {layout.slurm_dir} and {os.path.dirname(layout.log('x'))}")
+    if args.wait:
+        while True:
+            q = slurm.queue_states({array_id})
+            if q is not None and not q:
+                break
+            time.sleep(1.0)
+        counts = print_status(statuses(layout, jobs))
+        return 0 if not counts[FAILED] else 1
     return 0
-
-  sts = {s.name: s for s in statuses(layout, jobs)}
-  todo = [j for j in jobs if sts[j.name].state in (FAILED, MISSING)]
-  skipped = {k: sum(s.state == k for s in sts.values()) for k in (DONE, RUNNING, QUEUED)}
-  print(f"{sw.path}: {len(jobs)} jobs; {len(todo)} to run; skipping "
-        + ", ".join(f"{v} {k}" for k, v in skipped.items()))
-  if not todo:
-    return 0
-  paths = _write_specs(layout, todo, suite_of, cwd)
-
-  if args.local:
-    results = local.run(list(paths.values()), workers=args.workers,
-                        jobs_per_gpu=args.jobs_per_gpu)
-    counts = print_status(statuses(layout, jobs))
-    return 0 if all(rc == 0 for rc in results.values()) and not counts[FAILED] else 1
-
-  res = slurm.Resources(time=args.time, mem=args.mem, cpus=args.cpus, gpus=args.gpus,
-                        partition=args.partition, jobs_per_task=args.jobs_per_task,
-                        max_parallel=args.max_parallel, requeue=not args.no_requeue,
-                        extra=tuple(args.sbatch_arg))
-  array_id = slurm.submit(layout, sw.basename, paths, res, cwd)
-  n_tasks = -(-len(todo) // max(1, args.jobs_per_task))
-  print(f"submitted array {array_id}: {n_tasks} tasks for {len(todo)} jobs; "
-        f"logs in {layout.slurm_dir} and {os.path.dirname(layout.log('x'))}")
-  if args.wait:
-    while True:
-      q = slurm.queue_states({array_id})
-      if q is not None and not q:
-        break
-      time.sleep(1.0)
-    counts = print_status(statuses(layout, jobs))
-    return 0 if not counts[FAILED] else 1
-  return 0

@@ -17,121 +17,121 @@ from omd.sweep import results  # pylint: disable=wrong-import-position
 
 
 def _fmt(v, se=None) -> str:
-  if v is None or (isinstance(v, float) and math.isnan(v)):
-    return "–"
-  if not isinstance(v, float):
-    return str(v)
-  digits = ".3g" if abs(v) < 1e-2 or abs(v) >= 1e4 else ".4g"
-  s = format(v, digits)
-  if se is not None and not (isinstance(se, float) and math.isnan(se)):
-    s += " ± " + format(se, ".2g")
-  return s
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if not isinstance(v, float):
+        return str(v)
+    digits = ".3g" if abs(v) < 1e-2 or abs(v) >= 1e4 else ".4g"
+    s = format(v, digits)
+    if se is not None and not (isinstance(se, float) and math.isnan(se)):
+        s += " ± " + format(se, ".2g")
+    return s
 
 
 def markdown(table, ps: results.PlotSpec) -> str:
-  metric = f"final_{ps.metric}"
-  head = ["series"] + ([ps.x] if ps.x else []) + [
-      "seeds", f"{ps.metric} (last {ps.final_window})"]
-  head += [c for c, _ in ps.table] + ["missing / partial"]
-  lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-  for _, r in table.iterrows():
-    cells = [r["series"]] + ([_fmt(r["x"])] if ps.x else []) + [
-        f"{r['seeds']}/{r['expected']}", _fmt(r[metric], r[f"{metric}_se"])]
-    cells += [_fmt(r[c], r[f"{c}_se"]) for c, _ in ps.table]
-    cells.append(r["missing_or_partial"] or "")
-    lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-  return "\n".join(lines) + "\n"
+    metric = f"final_{ps.metric}"
+    head = ["series"] + ([ps.x] if ps.x else []) + [
+        "seeds", f"{ps.metric} (last {ps.final_window})"]
+    head += [c for c, _ in ps.table] + ["missing / partial"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        cells = [r["series"]] + ([_fmt(r["x"])] if ps.x else []) + [
+            f"{r['seeds']}/{r['expected']}", _fmt(r[metric], r[f"{metric}_se"])]
+        cells += [_fmt(r[c], r[f"{c}_se"]) for c, _ in ps.table]
+        cells.append(r["missing_or_partial"] or "")
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _save(fig, out: str, stem: str) -> list[str]:
-  paths = [os.path.join(out, f"{stem}.{ext}") for ext in ("png", "pdf")]
-  for p in paths:
-    fig.savefig(p, bbox_inches="tight", dpi=150)
-  plt.close(fig)
-  return paths
+    paths = [os.path.join(out, f"{stem}.{ext}") for ext in ("png", "pdf")]
+    for p in paths:
+        fig.savefig(p, bbox_inches="tight", dpi=150)
+    plt.close(fig)
+    return paths
 
 
 def plot_curves(curves, ps: results.PlotSpec, title: str):
-  xs = sorted({x for _, x in curves}, key=lambda v: results._sort_key(  # pylint: disable=protected-access
-      __import__("pandas").Series([v])).iloc[0])
-  labels = list(dict.fromkeys(label for label, _ in sorted(curves, key=lambda k: k[0])))
-  ncol = min(len(xs), 3)
-  nrow = math.ceil(len(xs) / ncol)
-  fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False,
-                           sharey=True)
-  colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-  for i, x in enumerate(xs):
-    ax = axes[i // ncol][i % ncol]
-    for j, label in enumerate(labels):
-      c = curves.get((label, x))
-      if c is None:
-        continue
-      col = colors[j % len(colors)]
-      ax.plot(c["step"], c["mean"], color=col, label=f"{label} (n={int(c['n'].iloc[0])})")
-      if c["n"].iloc[0] > 1:
-        ax.fill_between(c["step"], c["mean"] - c["se"], c["mean"] + c["se"], color=col,
-                        alpha=0.2, linewidth=0)
-    ax.set_title(f"{ps.x} = {x}" if ps.x else title)
-    ax.set_xlabel("environment steps")
-    ax.set_yscale(ps.yscale)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-  for i in range(len(xs), nrow * ncol):
-    axes[i // ncol][i % ncol].axis("off")
-  for row in axes:
-    row[0].set_ylabel(ps.ylabel or ps.metric.replace("_", " "))
-  fig.suptitle(f"{title}: mean ± standard error over seeds")
-  fig.tight_layout()
-  return fig
+    xs = sorted({x for _, x in curves}, key=lambda v: results._sort_key(  # pylint: disable=protected-access
+        __import__("pandas").Series([v])).iloc[0])
+    labels = list(dict.fromkeys(label for label, _ in sorted(curves, key=lambda k: k[0])))
+    ncol = min(len(xs), 3)
+    nrow = math.ceil(len(xs) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False,
+                             sharey=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, x in enumerate(xs):
+        ax = axes[i // ncol][i % ncol]
+        for j, label in enumerate(labels):
+            c = curves.get((label, x))
+            if c is None:
+                continue
+            col = colors[j % len(colors)]
+            ax.plot(c["step"], c["mean"], color=col, label=f"{label} (n={int(c['n'].iloc[0])})")
+            if c["n"].iloc[0] > 1:
+                ax.fill_between(c["step"], c["mean"] - c["se"], c["mean"] + c["se"], color=col,
+                                alpha=0.2, linewidth=0)
+        ax.set_title(f"{ps.x} = {x}" if ps.x else title)
+        ax.set_xlabel("environment steps")
+        ax.set_yscale(ps.yscale)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for i in range(len(xs), nrow * ncol):
+        axes[i // ncol][i % ncol].axis("off")
+    for row in axes:
+        row[0].set_ylabel(ps.ylabel or ps.metric.replace("_", " "))
+    fig.suptitle(f"{title}: mean ± standard error over seeds")
+    fig.tight_layout()
+    return fig
 
 
 def plot_final(table, ps: results.PlotSpec, title: str):
-  fig, ax = plt.subplots(figsize=(5, 3.6))
-  metric = f"final_{ps.metric}"
-  numeric = not ps.categorical_x and all(
-      results._is_number(v) for v in table["x"])  # pylint: disable=protected-access
-  cats = list(dict.fromkeys(table["x"]))
-  for label, rows in table.groupby("series", sort=False):
-    xs = [float(v) for v in rows["x"]] if numeric else [cats.index(v) for v in rows["x"]]
-    ax.errorbar(xs, rows[metric], yerr=rows[f"{metric}_se"].fillna(0.0), marker="o",
-                capsize=3, label=label)
-  if not numeric:
-    ax.set_xticks(range(len(cats)), [str(c) for c in cats])
-  ax.set_yscale(ps.yscale)
-  ax.set_xlabel(ps.xlabel or (ps.x or ""))
-  ax.set_ylabel(ps.ylabel or f"final {ps.metric.replace('_', ' ')}")
-  ax.set_title(f"{title} (last {ps.final_window} evaluations, ± s.e.)", fontsize=9)
-  ax.grid(alpha=0.3)
-  ax.legend(fontsize=8)
-  fig.tight_layout()
-  return fig
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    metric = f"final_{ps.metric}"
+    numeric = not ps.categorical_x and all(
+        results._is_number(v) for v in table["x"])  # pylint: disable=protected-access
+    cats = list(dict.fromkeys(table["x"]))
+    for label, rows in table.groupby("series", sort=False):
+        xs = [float(v) for v in rows["x"]] if numeric else [cats.index(v) for v in rows["x"]]
+        ax.errorbar(xs, rows[metric], yerr=rows[f"{metric}_se"].fillna(0.0), marker="o",
+                    capsize=3, label=label)
+    if not numeric:
+        ax.set_xticks(range(len(cats)), [str(c) for c in cats])
+    ax.set_yscale(ps.yscale)
+    ax.set_xlabel(ps.xlabel or (ps.x or ""))
+    ax.set_ylabel(ps.ylabel or f"final {ps.metric.replace('_', ' ')}")
+    ax.set_title(f"{title} (last {ps.final_window} evaluations, ± s.e.)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def main(sw, jobs, layout, suite_of, infos, out=None) -> int:
-  ps = results.plot_spec(sw)
-  out = out or os.path.join(layout.root, "figures")
-  os.makedirs(out, exist_ok=True)
-  runs = results.load_runs(jobs, layout, suite_of, infos, ps)
-  table, curves = results.aggregate(runs, ps, sw.varying, infos)
-  bad = [r for r in runs if r.state != "complete"]
-  for r in bad:
-    print(f"{r.state:8s} {r.job.name} seed {r.seed}: {r.note}", file=sys.stderr)
-  n_ok = len(runs) - len(bad)
-  print(f"{n_ok}/{len(runs)} runs complete"
-        + (f"; {len(bad)} missing or partial (listed above, left out of the means)"
-           if bad else ""))
-  if not n_ok:
-    print("nothing to plot yet", file=sys.stderr)
-    return 1
-  stem = sw.basename
-  written = [os.path.join(out, f"{stem}.csv"), os.path.join(out, f"{stem}.md")]
-  table.to_csv(written[0], index=False)
-  with open(written[1], "w") as f:
-    f.write(f"# {ps.title or stem}\n\n" + markdown(table, ps))
-  title = ps.title or stem
-  written += _save(plot_curves(curves, ps, title), out, f"{stem}_curves")
-  if ps.x is not None:
-    written += _save(plot_final(table, ps, title), out, f"{stem}_final")
-  print(markdown(table, ps))
-  print("wrote " + ", ".join(written))
-  return 0
+    ps = results.plot_spec(sw)
+    out = out or os.path.join(layout.root, "figures")
+    os.makedirs(out, exist_ok=True)
+    runs = results.load_runs(jobs, layout, suite_of, infos, ps)
+    table, curves = results.aggregate(runs, ps, sw.varying, infos)
+    bad = [r for r in runs if r.state != "complete"]
+    for r in bad:
+        print(f"{r.state:8s} {r.job.name} seed {r.seed}: {r.note}", file=sys.stderr)
+    n_ok = len(runs) - len(bad)
+    print(f"{n_ok}/{len(runs)} runs complete"
+          + (f"; {len(bad)} missing or partial (listed above, left out of the means)"
+             if bad else ""))
+    if not n_ok:
+        print("nothing to plot yet", file=sys.stderr)
+        return 1
+    stem = sw.basename
+    written = [os.path.join(out, f"{stem}.csv"), os.path.join(out, f"{stem}.md")]
+    table.to_csv(written[0], index=False)
+    with open(written[1], "w") as f:
+        f.write(f"# {ps.title or stem}\n\n" + markdown(table, ps))
+    title = ps.title or stem
+    written += _save(plot_curves(curves, ps, title), out, f"{stem}_curves")
+    if ps.x is not None:
+        written += _save(plot_final(table, ps, title), out, f"{stem}_final")
+    print(markdown(table, ps))
+    print("wrote " + ", ".join(written))
+    return 0

@@ -27,109 +27,109 @@ BUSY = 75  # EX_TEMPFAIL: another process runs this job
 
 
 def _slurm_id() -> str | None:
-  arr, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
-  if arr and task:
-    return f"{arr}_{task}"
-  return os.environ.get("SLURM_JOB_ID")
+    arr, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    if arr and task:
+        return f"{arr}_{task}"
+    return os.environ.get("SLURM_JOB_ID")
 
 
 def _set_aside(layout: st.Layout, name: str, out_dir: str, attempt: int) -> str | None:
-  if not os.path.isdir(out_dir) or not os.listdir(out_dir):
-    return None
-  dest = os.path.join(layout.attempts(name), str(attempt))
-  n = 0
-  while os.path.exists(dest):  # never replace an earlier kept attempt
-    n += 1
-    dest = os.path.join(layout.attempts(name), f"{attempt}.{n}")
-  os.makedirs(os.path.dirname(dest), exist_ok=True)
-  shutil.move(out_dir, dest)
-  return dest
+    if not os.path.isdir(out_dir) or not os.listdir(out_dir):
+        return None
+    dest = os.path.join(layout.attempts(name), str(attempt))
+    n = 0
+    while os.path.exists(dest):  # never replace an earlier kept attempt
+        n += 1
+        dest = os.path.join(layout.attempts(name), f"{attempt}.{n}")
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    shutil.move(out_dir, dest)
+    return dest
 
 
 def run_job(spec: dict) -> int:
-  layout = st.Layout(spec["root"])
-  name, cmd, out_dir = spec["name"], spec["command"], spec["out_dir"]
-  os.makedirs(os.path.dirname(layout.state(name)), exist_ok=True)
-  lock = open(layout.lock(name), "w")
-  try:
-    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-  except OSError:
-    print(f"[sweep] {name}: another process is running it; leaving it alone", flush=True)
-    return BUSY
-  prev = st.read_json(layout.state(name)) or {}
-  if prev.get("state") == st.DONE:
-    print(f"[sweep] {name}: already done", flush=True)
-    return 0
-  attempt = int(prev.get("attempt", 0)) + 1
-  os.makedirs(os.path.dirname(layout.log(name)), exist_ok=True)
-  log = open(layout.log(name), "a")
-  moved = None
-  if prev and not spec.get("resumable", False):
-    moved = _set_aside(layout, name, out_dir, int(prev.get("attempt", 0)))
-  record = st.new_attempt_record(name, attempt, cmd, _slurm_id())
-  st.write_json(layout.state(name), record)
-  header = (f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} attempt {attempt} of {name} on "
-            f"{record['host']}" + (f" (slurm {record['slurm_job']})" if record["slurm_job"]
-                                   else "") + " ===\n")
-  if moved:
-    header += f"=== previous attempt's outputs kept in {moved} ===\n"
-  log.write(header + "$ " + " ".join(cmd) + "\n")
-  log.flush()
-  env = dict(os.environ, **spec.get("env", {}))
-  os.makedirs(os.path.dirname(os.path.abspath(out_dir)), exist_ok=True)
-  child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=spec.get("cwd"),
-                           env=env)
+    layout = st.Layout(spec["root"])
+    name, cmd, out_dir = spec["name"], spec["command"], spec["out_dir"]
+    os.makedirs(os.path.dirname(layout.state(name)), exist_ok=True)
+    lock = open(layout.lock(name), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print(f"[sweep] {name}: another process is running it; leaving it alone", flush=True)
+        return BUSY
+    prev = st.read_json(layout.state(name)) or {}
+    if prev.get("state") == st.DONE:
+        print(f"[sweep] {name}: already done", flush=True)
+        return 0
+    attempt = int(prev.get("attempt", 0)) + 1
+    os.makedirs(os.path.dirname(layout.log(name)), exist_ok=True)
+    log = open(layout.log(name), "a")
+    moved = None
+    if prev and not spec.get("resumable", False):
+        moved = _set_aside(layout, name, out_dir, int(prev.get("attempt", 0)))
+    record = st.new_attempt_record(name, attempt, cmd, _slurm_id())
+    st.write_json(layout.state(name), record)
+    header = (f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} attempt {attempt} of {name} on "
+              f"{record['host']}" + (f" (slurm {record['slurm_job']})" if record["slurm_job"]
+                                     else "") + " ===\n")
+    if moved:
+        header += f"=== previous attempt's outputs kept in {moved} ===\n"
+    log.write(header + "$ " + " ".join(cmd) + "\n")
+    log.flush()
+    env = dict(os.environ, **spec.get("env", {}))
+    os.makedirs(os.path.dirname(os.path.abspath(out_dir)), exist_ok=True)
+    child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=spec.get("cwd"),
+                             env=env)
 
-  def forward(signum, _frame):
-    if child.poll() is None:
-      child.send_signal(signum)
+    def forward(signum, _frame):
+        if child.poll() is None:
+            child.send_signal(signum)
 
-  for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
-    signal.signal(sig, forward)
-  rc = child.wait()
-  record.update(state=st.DONE if rc == 0 else st.FAILED, returncode=rc, end=time.time())
-  with open(layout.history(name), "a") as f:
-    f.write(json.dumps(record) + "\n")
-  st.write_json(layout.state(name), record)
-  log.write(f"=== exit {rc} after {record['end'] - record['start']:.1f} s ===\n")
-  log.close()
-  print(f"[sweep] {name}: {'done' if rc == 0 else f'FAILED (exit {rc})'}", flush=True)
-  return rc
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
+        signal.signal(sig, forward)
+    rc = child.wait()
+    record.update(state=st.DONE if rc == 0 else st.FAILED, returncode=rc, end=time.time())
+    with open(layout.history(name), "a") as f:
+        f.write(json.dumps(record) + "\n")
+    st.write_json(layout.state(name), record)
+    log.write(f"=== exit {rc} after {record['end'] - record['start']:.1f} s ===\n")
+    log.close()
+    print(f"[sweep] {name}: {'done' if rc == 0 else f'FAILED (exit {rc})'}", flush=True)
+    return rc
 
 
 def run_task(manifest: dict, task: int) -> int:
-  """Runs one array task's jobs concurrently (``jobs_per_task`` of them), each in a wrapper."""
-  specs = manifest["tasks"][task]
-  procs = [subprocess.Popen([sys.executable, "-m", "omd.sweep.wrapper", path])
-           for path in specs]
+    """Runs one array task's jobs concurrently (``jobs_per_task`` of them), each in a wrapper."""
+    specs = manifest["tasks"][task]
+    procs = [subprocess.Popen([sys.executable, "-m", "omd.sweep.wrapper", path])
+             for path in specs]
 
-  def forward(signum, _frame):
-    for p in procs:
-      if p.poll() is None:
-        p.send_signal(signum)
+    def forward(signum, _frame):
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signum)
 
-  for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
-    signal.signal(sig, forward)
-  codes = [p.wait() for p in procs]
-  return next((c for c in codes if c != 0), 0)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, forward)
+    codes = [p.wait() for p in procs]
+    return next((c for c in codes if c != 0), 0)
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("spec", nargs="?", help="job spec JSON written by the runner")
-  parser.add_argument("--manifest", help="Slurm manifest JSON (one list of specs per task)")
-  parser.add_argument("--task", type=int, help="array task index (SLURM_ARRAY_TASK_ID)")
-  args = parser.parse_args(argv)
-  if args.manifest is not None:
-    with open(args.manifest) as f:
-      manifest = json.load(f)
-    task = args.task if args.task is not None else int(os.environ["SLURM_ARRAY_TASK_ID"])
-    return run_task(manifest, task)
-  if not args.spec:
-    parser.error("give a job spec or --manifest")
-  with open(args.spec) as f:
-    return run_job(json.load(f))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("spec", nargs="?", help="job spec JSON written by the runner")
+    parser.add_argument("--manifest", help="Slurm manifest JSON (one list of specs per task)")
+    parser.add_argument("--task", type=int, help="array task index (SLURM_ARRAY_TASK_ID)")
+    args = parser.parse_args(argv)
+    if args.manifest is not None:
+        with open(args.manifest) as f:
+            manifest = json.load(f)
+        task = args.task if args.task is not None else int(os.environ["SLURM_ARRAY_TASK_ID"])
+        return run_task(manifest, task)
+    if not args.spec:
+        parser.error("give a job spec or --manifest")
+    with open(args.spec) as f:
+        return run_job(json.load(f))
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+    sys.exit(main())
