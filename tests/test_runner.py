@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pandas as pd
@@ -459,3 +460,29 @@ def test_resumable_job_keeps_its_folder_between_attempts(tmp_path):
         else:
             assert codes == [1, 1] and open(os.path.join(out, "ckpt")).read() == "x"
             assert open(kept).read() == "x"
+
+
+def test_killing_the_runner_stops_its_jobs(project):
+    path = write_sweep(project / "s.py", """
+        basename = "kill"
+        grid = [dict(_main=["fake_train.py"], seed=[0, 1, 2], sleep=[60.0])]
+        """)
+    proc = subprocess.Popen([sys.executable, os.path.join(REPO, "runner.py"), path, "--local",
+                             "--workers", "1", "--no_validate"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    layout = state.Layout(str(project / "runs" / "kill"))
+    t0 = time.time()
+    while (state.read_json(layout.state("seed=0")) or {}).get("state") != "running":
+        assert time.time() - t0 < 60 and proc.poll() is None
+        time.sleep(0.2)
+    wrapper_pid = state.read_json(layout.state("seed=0"))["pid"]
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    st = state.read_json(layout.state("seed=0"))
+    assert st["state"] == "failed" and st["returncode"] != 0
+    t0 = time.time()
+    while state._pid_alive(wrapper_pid, None):  # pylint: disable=protected-access
+        assert time.time() - t0 < 10, "the job's wrapper outlived the runner"
+        time.sleep(0.2)
+    assert state.read_json(layout.state("seed=1")) is None  # never started

@@ -117,6 +117,10 @@ def main(argv=None) -> int:
     except (spec.SweepError, flagcheck.FlagError, slurm.SlurmError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: the running jobs were stopped and count as failed; "
+              "run the same command again to rerun them", file=sys.stderr)
+        return 130
 
 
 def _main(args) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -41,41 +42,54 @@ def slots(workers: int | None, jobs_per_gpu: int, gpus: list[str]) -> list[dict[
 
 def run(spec_paths: list[str], workers: int | None = None, jobs_per_gpu: int = 1,
         quiet: bool = False) -> dict[str, int]:
-    """Runs every spec; returns exit code per spec path. Ctrl-C stops the workers' jobs."""
+    """Runs every spec; returns exit code per spec path.
+
+    Ctrl-C or SIGTERM (e.g. the runner itself killed by a scheduler) starts no further job and
+    passes SIGTERM to the running ones, whose wrappers record them as failed.
+    """
     free = slots(workers, jobs_per_gpu, visible_gpus())
     lock = threading.Lock()
+    stopping = threading.Event()
     procs: set[subprocess.Popen] = set()
 
-    def one(path: str) -> int:
+    def one(path: str) -> int | None:
         with lock:
+            if stopping.is_set():
+                return None
             env_extra = free.pop()
-        try:
             out = subprocess.DEVNULL if quiet else None
             p = subprocess.Popen([sys.executable, "-m", "omd.sweep.wrapper", path],
                                  env=dict(os.environ, **env_extra), stdout=out)
-            with lock:
-                procs.add(p)
-            rc = p.wait()
-            with lock:
-                procs.discard(p)
-            return rc
+            procs.add(p)
+        try:
+            return p.wait()
         finally:
             with lock:
+                procs.discard(p)
                 free.append(env_extra)
 
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, on_term)
     results: dict[str, int] = {}
     n = len(free)
-    with cf.ThreadPoolExecutor(max_workers=n) as pool:
+    pool = cf.ThreadPoolExecutor(max_workers=n)
+    try:
         futures = {pool.submit(one, p): p for p in spec_paths}
-        try:
-            for fut in tqdm(cf.as_completed(futures), total=len(futures), desc=f"jobs ({n} workers)",
-                            disable=quiet):
-                results[futures[fut]] = fut.result()
-        except KeyboardInterrupt:
-            for f in futures:
-                f.cancel()
-            with lock:
-                for p in procs:
-                    p.terminate()
-            raise
+        for fut in tqdm(cf.as_completed(futures), total=len(futures), desc=f"jobs ({n} workers)",
+                        disable=quiet):
+            results[futures[fut]] = fut.result()
+    except KeyboardInterrupt:
+        with lock:
+            stopping.set()
+            for p in procs:
+                p.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return results
