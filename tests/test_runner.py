@@ -486,3 +486,16 @@ def test_killing_the_runner_stops_its_jobs(project):
         assert time.time() - t0 < 10, "the job's wrapper outlived the runner"
         time.sleep(0.2)
     assert state.read_json(layout.state("seed=1")) is None  # never started
+
+
+def test_status_notes_jobs_run_with_other_flags(project, capfd):
+    body = """
+        basename = "chg"
+        grid = [dict(_main=["fake_train.py"], seed=[0], num_train_steps=[{}])]
+        """
+    path = write_sweep(project / "s.py", body.format(200))
+    assert run_cli(capfd, path, "--local", "--no_validate")[0] == 0
+    assert "NOTE" not in run_cli(capfd, path, "--status")[1]
+    write_sweep(project / "s.py", body.format(300))
+    rc, out, _ = run_cli(capfd, path, "--status")
+    assert "done     default" in out and "NOTE: ran with other flags" in out

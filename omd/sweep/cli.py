@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -82,7 +83,16 @@ def statuses(layout: state.Layout, jobs) -> list[state.JobStatus]:
     ids = {(state.read_text(layout.slurm_id(j.name)) or "").split("_")[0] for j in jobs}
     ids.discard("")
     queue = slurm.queue_states(ids) if ids else {}
-    return [state.status(layout, j.name, queue) for j in jobs]
+    out = []
+    for j in jobs:
+        st = state.status(layout, j.name, queue)
+        ran = (state.read_json(layout.state(j.name)) or {}).get("command")
+        # the job's flags as run, without the interpreter and the output folder
+        if ran and [a for a in ran[1:-1]] != spec.command(j, "x", "x")[1:-1]:
+            st = dataclasses.replace(st, detail=st.detail + "; NOTE: ran with other flags than "
+                                     "the sweep file now gives (use a new --root to rerun)")
+        out.append(st)
+    return out
 
 
 def print_status(sts, out=None) -> dict[str, int]:
