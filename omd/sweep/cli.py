@@ -13,10 +13,22 @@ from omd.sweep import flagcheck, local, slurm, spec, state, suites
 from omd.sweep.state import DONE, FAILED, MISSING, QUEUED, RUNNING
 
 
+EPILOG = """examples:
+  python runner.py sweeps/smoke.py --dry-run
+  python runner.py sweeps/cartpole_hidden.py --local --workers 2
+  python runner.py sweeps/halfcheetah_distract.py --slurm --time 48:00:00 --mem 16G --gpus 1 \\
+      --partition long --jobs_per_task 2
+  python runner.py sweeps/cartpole_hidden.py --status
+  python runner.py sweeps/cartpole_hidden.py --plot
+
+Jobs run in <root>/<job name>; runner bookkeeping (states, logs, kept failed attempts, sbatch
+scripts) lives in <root>/_sweep. A rerun skips done jobs and runs failed or missing ones."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="runner.py", description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        prog="runner.py", description=__doc__, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sweep", help="sweep file, e.g. sweeps/smoke.py")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--dry-run", "--dry_run", dest="dry_run", action="store_true",
@@ -37,15 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("local")
     g.add_argument("--workers", type=int, default=None,
                    help="parallel jobs (default: one per core, or GPUs x --jobs_per_gpu)")
-    g.add_argument("--jobs_per_gpu", type=int, default=1, help="jobs sharing one GPU")
+    g.add_argument("--jobs_per_gpu", type=int, default=1, help="jobs sharing one GPU (default 1)")
     g = p.add_argument_group("slurm")
-    g.add_argument("--time", default="24:00:00", help="--time per array task")
+    g.add_argument("--time", default="24:00:00", help="--time per array task (default 24:00:00)")
     g.add_argument("--mem", default=None, help="--mem per array task, e.g. 16G")
     g.add_argument("--cpus", type=int, default=None, help="--cpus-per-task")
     g.add_argument("--gpus", type=int, default=None, help="--gpus-per-task")
     g.add_argument("--partition", default=None, help="--partition")
     g.add_argument("--jobs_per_task", type=int, default=1,
-                   help="jobs run side by side in one array task")
+                   help="jobs run side by side in one array task (default 1)")
     g.add_argument("--max_parallel", type=int, default=None, help="array throttle (%%N)")
     g.add_argument("--no_requeue", action="store_true",
                    help="do not ask Slurm to requeue pre-empted tasks")
