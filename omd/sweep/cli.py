@@ -157,7 +157,13 @@ def _main(args) -> int:
         return 0
     if args.plot:
         from omd.sweep import report  # pylint: disable=g-import-not-at-top
-        infos = {} if args.no_validate else flagcheck.check(sw.path, jobs)
+        infos = {}
+        if not args.no_validate:
+            try:  # flag defaults tell the budget a complete run reaches
+                infos = flagcheck.check(sw.path, jobs)
+            except flagcheck.FlagError as e:
+                print(f"warning: {e}\n(partial runs are then judged against their siblings)",
+                      file=sys.stderr)
         return report.main(sw, jobs, layout, _suites(jobs, infos), infos, args.out)
 
     infos = {} if args.no_validate else flagcheck.check(sw.path, jobs)
