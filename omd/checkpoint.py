@@ -1,0 +1,48 @@
+"""Atomic checkpoints of nested dicts of arrays (flax msgpack).
+
+``save`` writes a temporary file in the target's directory, flushes it to disk and
+``os.replace``s it over the target, so a kill at any moment leaves either the old
+checkpoint or the new one, never a truncated file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+import jax
+import numpy as np
+from flax import serialization
+
+
+def save(path: str, tree: Any) -> None:
+    tree = jax.tree.map(lambda x: x if isinstance(x, (str, bytes, int, float)) else np.asarray(x), jax.device_get(tree))
+    data = serialization.msgpack_serialize(tree)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load(path: str) -> Any:
+    with open(path, "rb") as f:
+        return serialization.msgpack_restore(f.read())
+
+
+def restore_into(template: Any, saved: Any) -> Any:
+    """Fill a pytree shaped like ``template`` (e.g. a fresh agent state) with saved values."""
+    return serialization.from_state_dict(template, saved)
+
+
+def to_saveable(tree: Any) -> Any:
+    return serialization.to_state_dict(tree)

@@ -1,0 +1,80 @@
+"""One SAC update (critic, EMA target, actor, temperature), as in jaxrl's SAC.
+
+It is the policy-improvement step of every algorithm: on real transitions for
+``sac``, on model predictions for ``mle``/``vep``, and the inner solver of ``omd``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from omd.sac.agent import Agent, SACState, apply_grads
+from omd.sac.networks import sample_action
+
+Batch = dict  # obs, action, reward, mask, next_obs
+
+
+def critic_loss(agent: Agent, critic_params, sac: SACState, batch: Batch, key: jax.Array):
+    """Soft Bellman error of both heads against the min of the target heads.
+
+    The target is not stop-gradiented: it depends on the critic only through the
+    separate target parameters, and for OMD its gradient w.r.t. the model's
+    (reward, next state) is the point.
+    """
+    next_action, next_logp = sample_action(agent.actor, sac.actor.params, batch["next_obs"], key)
+    next_q = agent.critic.apply(sac.target, batch["next_obs"], next_action).min(0)
+    temp = jnp.exp(sac.temp.params)
+    target = batch["reward"] + agent.cfg.discount * batch["mask"] * (next_q - temp * next_logp)
+    q = agent.critic.apply(critic_params, batch["obs"], batch["action"])
+    loss = jnp.mean(jnp.sum((q - target) ** 2, 0))
+    return loss, {"critic_loss": loss, "q": q.mean()}
+
+
+def critic_grad(agent: Agent, critic_params, sac: SACState, batch: Batch, key: jax.Array):
+    return jax.grad(critic_loss, argnums=1, has_aux=True)(agent, critic_params, sac, batch, key)
+
+
+def critic_key(key: jax.Array) -> jax.Array:
+    """The noise key ``sac_step`` uses for the critic's next actions (OMD's f reuses it)."""
+    return jax.random.split(key)[0]
+
+
+def sac_step(agent: Agent, sac: SACState, batch: Batch, key: jax.Array):
+    k_critic, k_actor = jax.random.split(key)
+    grads, info = critic_grad(agent, sac.critic.params, sac, batch, k_critic)
+    critic = apply_grads(sac.critic, grads, agent.critic_opt)
+    step = sac.step + 1
+    ema = optax.incremental_update(critic.params, sac.target, agent.cfg.tau)
+    target = jax.tree.map(
+        lambda new, old: jnp.where(step % agent.cfg.target_update_period == 0, new, old), ema, sac.target
+    )
+
+    temp = jnp.exp(sac.temp.params)
+
+    def actor_loss(actor_params):
+        action, logp = sample_action(agent.actor, actor_params, batch["obs"], k_actor)
+        q = agent.critic.apply(critic.params, batch["obs"], action).min(0)
+        return jnp.mean(temp * logp - q), -logp.mean()
+
+    (a_loss, entropy), a_grads = jax.value_and_grad(actor_loss, has_aux=True)(sac.actor.params)
+    actor = apply_grads(sac.actor, a_grads, agent.actor_opt)
+
+    def temp_loss(log_temp):
+        return jnp.exp(log_temp) * (entropy - agent.target_entropy)
+
+    t_loss, t_grad = jax.value_and_grad(temp_loss)(sac.temp.params)
+    temp_learner = apply_grads(sac.temp, t_grad, agent.temp_opt)
+
+    new = SACState(actor=actor, critic=critic, target=target, temp=temp_learner, step=step)
+    metrics = {**info, "actor_loss": a_loss, "entropy": entropy, "temperature": temp, "temp_loss": t_loss}
+    return new, metrics
+
+
+def sac_steps(agent: Agent, sac: SACState, batch: Batch, key: jax.Array, num: int):
+    """``num`` SAC steps on one batch inside a ``lax.scan``; metrics of the last step."""
+    if num == 1:
+        return sac_step(agent, sac, batch, key)
+    sac, metrics = jax.lax.scan(lambda s, k: sac_step(agent, s, batch, k), sac, jax.random.split(key, num))
+    return sac, jax.tree.map(lambda m: m[-1], metrics)

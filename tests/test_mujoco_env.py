@@ -1,0 +1,94 @@
+"""Gymnasium MuJoCo wrappers: ids, action scaling, distractors, snapshots, video."""
+
+import numpy as np
+import pytest
+
+from omd.envs import mujoco as envs
+
+
+def test_v2_and_v3_ids_name_the_v5_id():
+    for old in ("HalfCheetah-v2", "HalfCheetah-v3"):
+        with pytest.raises(ValueError, match="HalfCheetah-v5"):
+            envs.make_env(old, seed=0)
+
+
+def test_discrete_action_space_is_refused():
+    with pytest.raises(ValueError, match="continuous"):
+        envs.make_env("CartPole-v1", seed=0)
+
+
+def test_actions_rescaled_and_float32_obs():
+    env = envs.make_env("InvertedPendulum-v5", seed=0)  # native action bounds are [-3, 3]
+    assert env.unwrapped.action_space.high[0] == pytest.approx(3.0)
+    np.testing.assert_array_equal(env.action_space.low, -1.0)
+    np.testing.assert_array_equal(env.action_space.high, 1.0)
+    obs, *_ = env.step(np.ones(1, np.float32))
+    assert obs.dtype == np.float32
+    # +1 maps to the native maximum.
+    assert env.unwrapped.data.ctrl[0] == pytest.approx(3.0)
+
+
+def test_distractors_change_obs_size_and_are_fresh_noise():
+    plain = envs.make_env("HalfCheetah-v5", seed=0)
+    noisy = envs.make_env("HalfCheetah-v5", seed=0, dim_distract=7)
+    assert noisy.observation_space.shape == (plain.observation_space.shape[0] + 7,)
+    action = np.zeros(6, np.float32)
+    o1, *_ = noisy.step(action)
+    o2, *_ = noisy.step(action)
+    p1, *_ = plain.step(action)
+    assert o1.shape == (24,) and o1.dtype == np.float32
+    np.testing.assert_allclose(o1[:17], p1)  # the real part is untouched
+    assert not np.allclose(o1[17:], o2[17:])
+    noise = np.stack([noisy.step(action)[0][17:] for _ in range(300)])
+    assert abs(noise.mean()) < 0.1 and abs(noise.std() - 1) < 0.1
+
+
+def test_episode_statistics():
+    env = envs.make_env("InvertedPendulum-v5", seed=0)
+    total, steps = 0.0, 0
+    while True:
+        _, reward, terminated, truncated, info = env.step(np.ones(1, np.float32))
+        total, steps = total + reward, steps + 1
+        if terminated or truncated:
+            break
+    assert info["episode"] == {"return": pytest.approx(total), "length": steps}
+
+
+def test_snapshot_continues_the_episode_exactly():
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(-1, 1, (60, 6)).astype(np.float32)
+    env = envs.make_env("HalfCheetah-v5", seed=3, dim_distract=2)
+    for a in actions[:30]:
+        env.step(a)
+    snap = envs.get_state(env)
+    rest = [env.step(a) for a in actions[30:]]
+    fresh = envs.make_env("HalfCheetah-v5", seed=99, dim_distract=2)
+    envs.set_state(fresh, snap)
+    again = [fresh.step(a) for a in actions[30:]]
+    for (o1, r1, *_), (o2, r2, *_) in zip(rest, again):
+        np.testing.assert_array_equal(o1, o2)
+        assert r1 == r2
+    assert envs.get_state(env)["host"] == envs.get_state(fresh)["host"]
+
+
+def _gl_available() -> bool:
+    try:
+        env = envs.make_env("InvertedPendulum-v5", seed=0, render=True)
+        return env.render().shape[-1] == 3
+    except Exception:  # noqa: BLE001 - any GL failure means no headless backend
+        return False
+
+
+def test_video_of_an_evaluation_episode(tmp_path):
+    if not _gl_available():
+        pytest.skip("No headless OpenGL backend (MUJOCO_GL=egl needs libegl1 + libegl-mesa0; osmesa needs libosmesa6).")
+    import imageio.v3 as iio
+
+    from omd.sac.train import evaluate
+
+    env = envs.make_env("InvertedPendulum-v5", seed=0, render=True)
+    path = tmp_path / "video" / "eval.mp4"
+    ret = evaluate(env, lambda params, obs: np.zeros(1, np.float32), None, episodes=2, video_path=str(path))
+    assert ret > 0
+    frames = iio.imread(path)
+    assert frames.ndim == 4 and frames.shape[0] >= 3 and frames.shape[-1] == 3
