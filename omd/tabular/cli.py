@@ -17,7 +17,7 @@ from omd.tabular import experiments
 from omd.tabular import model as model_lib
 
 
-def _floats(flag: str):
+def _floats(flag: str, allow_inf: bool = False):
     def parse(text: str) -> list[tuple[str, float]]:
         items = [t.strip() for t in text.split(",") if t.strip()]
         try:
@@ -26,9 +26,10 @@ def _floats(flag: str):
             raise argparse.ArgumentTypeError(f"{flag} takes comma-separated numbers, got {text!r}") from None
         if not values:
             raise argparse.ArgumentTypeError(f"{flag} needs at least one number")
-        bad = [t for t, v in values if v < 0 or not np.isfinite(v)]
+        bad = [t for t, v in values if not v >= 0 or (v == np.inf and not allow_inf)]
         if bad:
-            raise argparse.ArgumentTypeError(f"{flag} values must be finite and >= 0, got {', '.join(bad)}")
+            allowed = ">= 0 (inf = no bound)" if allow_inf else "finite and >= 0"
+            raise argparse.ArgumentTypeError(f"{flag} values must be {allowed}, got {', '.join(bad)}")
         return values
     return parse
 
@@ -73,9 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("misspec", parents=[common], help="expected return vs norm bound kappa (Figure 1)")
     m.add_argument("--agents", type=_names("--agents", agents_lib.AGENTS), default=list(agents_lib.AGENTS),
                    help=f"comma-separated agents from {', '.join(agents_lib.AGENTS)} (default all)")
-    m.add_argument("--norm-bounds", type=_floats("--norm-bounds"),
+    m.add_argument("--norm-bounds", type=_floats("--norm-bounds", allow_inf=True),
                    default=[(f"{k:g}", k) for k in experiments.KAPPAS],
-                   help="comma-separated norm bounds kappa >= 0 (default linspace(0, 6, 20))")
+                   help="comma-separated norm bounds kappa >= 0, inf = unbounded (default linspace(0, 6, 20))")
     m.add_argument("--projection", type=_names("--projection", model_lib.PROJECTIONS[:2]),
                    default=[model_lib.DEFAULT_PROJECTION],
                    help="norm ball: leafwise (per-leaf, reproduces the published figure; default) or joint "

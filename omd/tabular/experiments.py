@@ -32,9 +32,10 @@ def seed_list(num_seeds: int) -> np.ndarray:
 
 
 def check_kappas(kappas) -> np.ndarray:
+    """Norm bounds must be >= 0; ``inf`` means no bound."""
     kappas = np.asarray(kappas, np.float64)
-    if kappas.ndim != 1 or kappas.size == 0 or np.any(kappas < 0) or not np.all(np.isfinite(kappas)):
-        raise ValueError(f"Norm bounds must be finite and >= 0 (kappa = 0 is allowed), got {kappas.tolist()}.")
+    if kappas.ndim != 1 or kappas.size == 0 or np.any(~(kappas >= 0)):
+        raise ValueError(f"Norm bounds must be >= 0 (0 and inf are allowed), got {kappas.tolist()}.")
     return kappas
 
 
@@ -90,15 +91,13 @@ def error_bounds(result: dict, agent: str) -> dict:
     with jax.enable_x64(True):
         mdp = mdp_lib.true_mdp()
         q_star = np.asarray(mdp_lib.optimal_q(mdp))
-        p_true, r_true = np.asarray(mdp.transition), np.asarray(mdp.reward)
+        p_true, r_true, gamma = np.asarray(mdp.transition), np.asarray(mdp.reward), mdp.gamma
         p_hat = np.asarray(jax.nn.softmax(result["logits"] / mdp.alpha, axis=-1))
-    q_hat, r_hat, gamma = result["q"], result["reward"], mdp.gamma
+        v_hat = np.asarray(mdp_lib.soft_value(result["q"], mdp.alpha))
+    q_hat, r_hat = result["q"], result["reward"]
     error = np.max(np.abs(q_hat - q_star), axis=(-2, -1))
     if agent == "omd":
-        with jax.enable_x64(True):
-            true_backup = np.asarray(jax.vmap(lambda q: mdp_lib.bellman(q, mdp.transition, mdp.reward))(
-                q_hat.reshape(-1, *q_star.shape))).reshape(q_hat.shape)
-        v_hat = np.asarray(mdp.alpha * jax.scipy.special.logsumexp(q_hat / mdp.alpha, axis=-1))
+        true_backup = r_true + gamma * np.einsum("ast,...t->...sa", p_true, v_hat)
         model_backup = r_hat + gamma * np.einsum("...ast,...t->...sa", p_hat, v_hat)
         bound = np.max(np.abs(true_backup - model_backup), axis=(-2, -1)) / (1 - gamma)
     elif agent == "mle":
@@ -138,19 +137,16 @@ class ModelTable:
 def deterministic_model(result: dict) -> ModelTable:
     """Among OMD runs (any grid shape), the model whose own ``Q*`` is closest to the true ``Q*``.
 
-    With the Bellman-error objective and a loose bound, OMD finds models with the true
-    ``Q*`` but near-deterministic transitions: the figure's point that a useful model need
-    not be an accurate one.
+    With the Bellman-error objective and no norm bound, OMD finds models with exactly the
+    true ``Q*`` but deterministic transitions: a useful model need not be an accurate one.
     """
     with jax.enable_x64(True):
         mdp = mdp_lib.true_mdp()
         q_star = np.asarray(mdp_lib.optimal_q(mdp))
-        logits = result["logits"].reshape(-1, *mdp.transition.shape)
-        reward = result["reward"].reshape(-1, *mdp.reward.shape)
-        q0 = result["q"].reshape(-1, *mdp.reward.shape)
-        q_model = np.asarray(jax.vmap(lambda q, lg, r: agents_lib.model_fixed_point(
-            q, {"logits": lg, "reward": r}, mdp)[0])(q0, logits, reward))
+        p_true, r_true = np.asarray(mdp.transition), np.asarray(mdp.reward)
+        logits = result["logits"].reshape(-1, *p_true.shape)
+        q_model = result["q_model"].reshape(-1, *q_star.shape)
         best = int(np.argmin(np.max(np.abs(q_model - q_star), axis=(-2, -1))))
         p_hat = np.asarray(jax.nn.softmax(logits[best] / mdp.alpha, axis=-1))
-        return ModelTable(np.asarray(mdp.transition), np.asarray(mdp.reward), q_star,
-                          p_hat, reward[best], q_model[best])
+    return ModelTable(p_true, r_true, q_star, p_hat, result["reward"].reshape(-1, *r_true.shape)[best],
+                      q_model[best])

@@ -96,6 +96,7 @@ def _metrics(mdp, q, params):
             "return": mdp_lib.expected_return(q, mdp),
             "bellman_error": mdp_lib.bellman_error(q, mdp),
             "return_model_fixed_point": mdp_lib.expected_return(q_model, mdp),
+            "q_model": q_model,
         }
     return jax.vmap(one)(q, params)
 
@@ -106,8 +107,9 @@ def run_grid(cfg: TrainConfig, seeds, kappas, sigmas, projections, progress: boo
 
     Returns numpy float64 arrays with the runs on the leading axis: ``return`` (J of the
     final policy ``softmax(Q / alpha)`` in the true MDP, ``Q`` being the value the agent
-    last acted with), ``bellman_error``, ``return_model_fixed_point`` (J at the exact fixed
-    point of the final model), ``q``, ``logits``, ``reward``, ``iterations``, ``converged``.
+    last acted with), ``bellman_error``, ``q``, ``q_model`` (exact fixed point of the final
+    model) and ``return_model_fixed_point`` (J at ``q_model``), ``logits``, ``reward``,
+    ``iterations``, ``converged``.
     """
     agents.make_loss(cfg.agent, cfg.objective, cfg.method)  # validate names early
     for p in projections:
@@ -120,13 +122,16 @@ def run_grid(cfg: TrainConfig, seeds, kappas, sigmas, projections, progress: boo
         sigmas = jnp.asarray(sigmas, jnp.float64)
         mode_ids = jnp.asarray([model_lib.PROJECTIONS.index(p) for p in projections], jnp.int32)
         noisy = bool(np.any(np.asarray(sigmas) != 0))
-        state = _init_batch(cfg, mdp, seeds)
+        # The compiled program depends on neither the budget nor the chunking: keep them out
+        # of the static key so sweeps of any length share one compilation.
+        program = dataclasses.replace(cfg, max_iter=0, chunk=0)
+        state = _init_batch(program, mdp, seeds)
         bar = tqdm(total=cfg.max_iter, desc=progress if isinstance(progress, str) else cfg.agent,
                    disable=not progress, leave=False)
         done_steps = 0
         while done_steps < cfg.max_iter:
             until = min(done_steps + cfg.chunk, cfg.max_iter)
-            state = _advance_batch(cfg, mdp, state, seeds, kappas, sigmas, mode_ids, until, noisy)
+            state = _advance_batch(program, mdp, state, seeds, kappas, sigmas, mode_ids, until, noisy)
             bar.update(until - done_steps)
             done_steps = until
             if bool(jnp.all(state["done"])):
