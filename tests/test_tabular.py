@@ -157,8 +157,10 @@ def test_figure_1_matches_the_published_values_leafwise(figure_1):
 
 
 def test_seeds_differ_and_repeat(figure_1):
+    compiled = train._advance_batch._cache_size()
     again = tabular.misspecification("mle", PUBLISHED_KAPPAS, 10, max_iter=3)
     first = tabular.misspecification("mle", PUBLISHED_KAPPAS, 10, max_iter=3)
+    assert train._advance_batch._cache_size() == compiled  # a new budget reuses the compiled sweep
     np.testing.assert_array_equal(first["logits"], again["logits"])
     logits = figure_1["mle"]["logits"][0, 2]  # 10 seeds at one kappa
     assert len({tuple(np.round(x.ravel(), 6)) for x in logits}) > 1

@@ -51,8 +51,8 @@ def misspecification(agent: str, kappas, num_seeds: int = NUM_SEEDS, projections
     cfg = TrainConfig(agent=agent, objective=objective, method=method, **train_options)
     grid = np.meshgrid(np.arange(len(projections)), kappas, seeds, indexing="ij")
     p_idx, k, s = (g.ravel() for g in grid)
-    out = run_grid(cfg, s, k, np.zeros_like(k), [projections[i] for i in p_idx],
-                   progress=f"{agent} ({objective})" if progress and agent == "omd" else (agent if progress else False))
+    label = f"omd ({objective}, {method})" if agent == "omd" else agent
+    out = run_grid(cfg, s, k, np.zeros_like(k), [projections[i] for i in p_idx], progress=label if progress else False)
     shape = (len(projections), len(kappas), len(seeds))
     return {name: v.reshape(shape + v.shape[1:]) for name, v in out.items()}
 

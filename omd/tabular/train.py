@@ -27,7 +27,8 @@ from omd.tabular import model as model_lib
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Static options of one sweep (everything that changes the compiled program)."""
+    """Options of one sweep. ``max_iter`` and ``chunk`` only drive the host loop; the other
+    fields select the compiled program."""
 
     agent: str = "omd"
     objective: str = "return"  # omd only: "return" (Figure 1) or "bellman"
@@ -40,7 +41,7 @@ class TrainConfig:
 
 def _project_by_id(params, kappa, mode_id, alpha):
     branches = [functools.partial(model_lib.project, mode=m, alpha=alpha) for m in model_lib.PROJECTIONS]
-    return lax.switch(mode_id, [lambda p, k, b=b: b(p, k) for b in branches], params, kappa)
+    return lax.switch(mode_id, branches, params, kappa)
 
 
 def _unchanged(new, old, tol):
