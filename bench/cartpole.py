@@ -1,0 +1,88 @@
+"""Throughput of the compiled CartPole training loop: environment steps per second, updates included.
+
+  python bench/cartpole.py                    # omd, mle, vep x 1 and 10 seeds, 20k steps each
+  python bench/cartpole.py --steps 200000 --agents omd --seeds 10
+
+For each agent type and seed count it compiles the loop, then times a run of
+``--steps`` environment steps per seed exactly as cartpole/train.py runs it
+(random steps first, one update per step after ``init_steps``, an evaluation
+of 10 episodes every 1000 steps), and prints the steps per second summed over
+seeds. GFLOP/s is the FLOP count of one compiled step (environment step, acting,
+replay insert and sample, one update; all seeds) from XLA's cost analysis,
+times the number of such steps per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+
+from omd.soft_q import SoftQConfig, boundaries, make_loop
+
+
+def step_flops(loop, state, num_seeds: int) -> float:
+    """FLOPs of one learning step for all seeds, from XLA's cost analysis of the compiled step."""
+    t = jnp.int32(loop.config.init_steps)  # a step that updates
+    step = jax.jit(jax.vmap(loop.step, in_axes=(0, None)))
+    cost = step.lower(state, t).compile().cost_analysis()
+    if isinstance(cost, (list, tuple)):
+        cost = cost[0]
+    return float(cost.get("flops", float("nan")))
+
+
+def bench(agent_type: str, num_seeds: int, steps: int, extra: dict) -> dict:
+    config = SoftQConfig(agent_type=agent_type, num_train_steps=steps, **extra)
+    loop = make_loop(config)
+    keys = jax.vmap(jax.random.key)(jnp.arange(num_seeds, dtype=jnp.uint32))
+    init = jax.jit(jax.vmap(loop.init))
+    run_steps = jax.jit(jax.vmap(loop.run_steps, in_axes=(0, None, None)), donate_argnums=0)
+    evaluate = jax.jit(jax.vmap(loop.evaluate, in_axes=(0, None)))
+
+    state = init(keys)
+    flops = step_flops(loop, state, num_seeds)
+    t0 = time.perf_counter()
+    run_steps = run_steps.lower(state, 0, 1).compile()
+    evaluate = evaluate.lower(state, 0).compile()
+    compile_s = time.perf_counter() - t0
+
+    points = boundaries(config)
+    t0 = time.perf_counter()
+    for i, (a, b) in enumerate(zip(points[:-1], points[1:])):
+        if a % config.eval_frequency == 0:
+            evaluate(state, i)
+        state, sums = run_steps(state, a, b)
+        jax.device_get(sums)  # the CLI fetches metrics once per chunk
+    evaluate(state, len(points)).block_until_ready()
+    elapsed = time.perf_counter() - t0
+    rate = steps * num_seeds / elapsed
+    return {"agent": agent_type, "seeds": num_seeds, "steps_per_s": rate, "seconds": elapsed,
+            "compile_s": compile_s, "mflop_per_step": flops / 1e6,
+            "gflop_per_s": flops * (steps / elapsed) / 1e9}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=20_000, help="environment steps per seed (default 20000)")
+    parser.add_argument("--agents", nargs="+", default=["omd", "mle", "vep"], choices=["omd", "mle", "vep"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 10], help="seed counts to run (default 1 10)")
+    parser.add_argument("--with_inv_jac", action="store_true", help="OMD with the conjugate-gradient inverse Jacobian")
+    args = parser.parse_args()
+    extra = {"with_inv_jac": args.with_inv_jac}
+
+    print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}; load average {os.getloadavg()}")
+    print(f"{'agent':>5} {'seeds':>5} {'steps/s':>10} {'s':>7} {'compile s':>9} {'MFLOP/step':>10} {'GFLOP/s':>8}")
+    for agent_type in args.agents:
+        for num_seeds in args.seeds:
+            r = bench(agent_type, num_seeds, args.steps, extra)
+            print(f"{r['agent']:>5} {r['seeds']:>5} {r['steps_per_s']:>10.0f} {r['seconds']:>7.1f} "
+                  f"{r['compile_s']:>9.1f} {r['mflop_per_step']:>10.2f} {r['gflop_per_s']:>8.2f}", flush=True)
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

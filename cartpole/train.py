@@ -1,0 +1,204 @@
+"""Train soft-Q agents with OMD, MLE or VEP models on CartPole (or another classic-control task).
+
+  python train.py --agent_type omd            # from inside cartpole/
+  python cartpole/train.py --agent_type mle --num_seeds 10
+
+Writes out_dir/[exp/]<seed>/train.csv, eval.csv and TensorBoard events under tb/.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+from tqdm import tqdm
+
+from omd import config as config_lib
+from omd import logging as omd_logging
+from omd.soft_q import SoftQConfig, boundaries, checkpoint, make_loop
+from omd.soft_q.evaluation import evaluate
+from omd.soft_q.updates import METRIC_KEYS
+
+FLAGS = flags.FLAGS
+# The original flags, names and defaults unchanged.
+flags.DEFINE_string("exp", "", "Experiment name: outputs go to out_dir/<exp>/<seed> (out_dir/<seed> when empty).")
+flags.DEFINE_string("out_dir", "out", "Directory for train.csv, eval.csv and TensorBoard events (one folder per seed).")
+flags.DEFINE_string("data_path", "data/buf.pkl", "Where --save_buf writes the replay buffer (seed appended with --num_seeds > 1).")
+flags.DEFINE_string("agent_path", "data/agent.pkl", "Where --save_agent writes the agent, and --eval_only reads it (seed appended with --num_seeds > 1).")
+flags.DEFINE_string("env_name", "CartPole-v1", "Environment id: CartPole-v1, Acrobot-v1 or MountainCar-v0 (run in JAX).")
+flags.DEFINE_integer("seed", 0, "Random seed (the first one with --num_seeds).")
+flags.DEFINE_integer("num_train_steps", 200000, "Environment steps to train for.", lower_bound=0)
+flags.DEFINE_integer("hidden_dim", 32, "Width of the two hidden layers of the Q networks (and VEP's value networks).", lower_bound=1)
+flags.DEFINE_integer("model_hidden_dim", 32, "Width of the two hidden layers of the model's next-state and reward networks.", lower_bound=1)
+flags.DEFINE_integer("batch_size", 256, "Transitions per sampled mini-batch.", lower_bound=1)
+flags.DEFINE_integer("init_steps", 1000, "Uniformly random steps collected before the first update.", lower_bound=0)
+flags.DEFINE_integer("eval_frequency", 1000, "Evaluate every this many environment steps (and after the last).", lower_bound=1)
+flags.DEFINE_integer("log_frequency", 1000, "Write a train.csv row every this many environment steps.", lower_bound=1)
+flags.DEFINE_integer("num_Q_steps", 1, "Value (Q) Adam steps per update: OMD's inner steps K; MLE/VEP's Q steps on model data.", lower_bound=1)
+flags.DEFINE_integer("num_T_steps", 1, "Model updates per environment step (OMD: full outer updates, each with its K inner steps).", lower_bound=1)
+flags.DEFINE_integer("num_ensemble_vep", 5, "VEP: number of random, never-trained value networks the model must match.", lower_bound=1)
+flags.DEFINE_float("eps", 0.1, "Probability of a uniformly random action while training.")
+flags.DEFINE_float("discount", 0.99, "Discount factor gamma.")
+flags.DEFINE_float("lr", 1e-3, "Adam learning rate of the model (OMD's outer loop).")
+flags.DEFINE_float("inner_lr", 3e-4, "Adam learning rate of the Q networks (OMD's inner loop).")
+flags.DEFINE_float("alpha", 0.01, "Soft Q-learning temperature: V = alpha * logsumexp(Q / alpha), policy softmax(Q / alpha).")
+flags.DEFINE_float("tau", 0.01, "Target network update: target <- tau * online + (1 - tau) * target after each Q step.")
+flags.DEFINE_boolean("save_buf", False, "Save the replay buffer to --data_path after training.")
+flags.DEFINE_boolean("save_agent", False, "Save the agent (Q, target Q and model parameters) to --agent_path after training.")
+flags.DEFINE_boolean("hard", False, "Hard max instead of logsumexp in the Q target, and greedy instead of softmax actions.")
+flags.DEFINE_boolean("no_learn_reward", False, "Give the Q learner the true rewards instead of a learned reward model.")
+flags.DEFINE_boolean("prob_model", False, "Gaussian next-state model (sampled next states, NLL for MLE) instead of a deterministic one.")
+flags.DEFINE_boolean("no_warm", False, "OMD: start the inner Q solve from freshly initialised networks each update instead of the current Q.")
+flags.DEFINE_boolean("warm_opt", False, "OMD: keep the inner Adam statistics between updates instead of resetting them each update.")
+flags.DEFINE_boolean("no_double", False, "One Q network instead of two (no min over two target heads).")
+flags.DEFINE_boolean("with_inv_jac", False, "OMD: use the inverse Jacobian in the implicit gradient, solved by conjugate gradient (default: identity approximation).")
+flags.DEFINE_enum("agent_type", "omd", ["omd", "mle", "vep"], "How the model is trained: omd (implicit gradient of the real Bellman error), mle (maximum likelihood), vep (value equivalence).")
+# New flags.
+flags.DEFINE_integer("dim_distract", 0, "Append this many N(0, 1) distractor dimensions (fresh every step) to each observation.", lower_bound=0)
+flags.DEFINE_integer("num_seeds", 1, "Train seeds seed .. seed+num_seeds-1 together (vmapped) in this process.", lower_bound=1)
+flags.DEFINE_integer("num_eval_episodes", 10, "Episodes per evaluation (run in parallel).", lower_bound=1)
+flags.DEFINE_float("cg_damping", 1e-5, "With --with_inv_jac: damping lambda of the conjugate-gradient solve (J + lambda I) v = g.")
+flags.DEFINE_integer("cg_maxiter", 100, "With --with_inv_jac: maximum conjugate-gradient iterations.", lower_bound=1)
+flags.DEFINE_integer("replay_capacity", 0, "Replay buffer size; 0 keeps every transition (num_train_steps), as the original.", lower_bound=0)
+flags.DEFINE_boolean("tensorboard", True, "Write TensorBoard events to out_dir/<seed>/tb.")
+flags.DEFINE_boolean("overwrite", False, "Replace existing outputs in out_dir/<seed> instead of refusing to start.")
+flags.DEFINE_boolean("tqdm", True, "Show a progress bar.")
+flags.DEFINE_boolean("eval_only", False, "Load the agent from --agent_path, evaluate it for --num_eval_episodes episodes and exit.")
+
+
+def per_seed_path(path: str, seed: int, num_seeds: int) -> str:
+    if num_seeds == 1:
+        return path
+    root, ext = os.path.splitext(path)
+    return f"{root}_{seed}{ext}"
+
+
+def seed_dirs(seeds: list[int]) -> list[str]:
+    dirs = [os.path.join(FLAGS.out_dir, FLAGS.exp, str(s)) for s in seeds]
+    taken = [d for d in dirs if os.path.isdir(d) and os.listdir(d)]
+    if taken and not FLAGS.overwrite:
+        raise app.UsageError(
+            f"Output directory {taken[0]} already exists and is not empty; pass --overwrite to replace it, "
+            "or choose another --out_dir or --exp."
+        )
+    for d in taken:
+        shutil.rmtree(d)
+    return dirs
+
+
+def eval_only(config: SoftQConfig) -> None:
+    saved_config, params = checkpoint.load_agent(FLAGS.agent_path)
+    loop = make_loop(dataclasses.replace(saved_config, num_eval_episodes=config.num_eval_episodes))
+    q = jax.tree.map(jnp.asarray, params["params_Q"])
+    run = jax.jit(lambda key: evaluate(loop.agent, loop.env, q, key, config.num_eval_episodes))
+    ret = float(run(jax.random.key(FLAGS.seed)))
+    print(f"{FLAGS.agent_path}: {saved_config.agent_type} agent trained for {params['step']} steps on "
+          f"{saved_config.env_name}; mean return over {config.num_eval_episodes} episodes: {ret:.2f}")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        config = config_lib.from_flags(SoftQConfig, FLAGS).validate()
+        if FLAGS.eval_only:
+            return eval_only(config)
+        loop = make_loop(config)
+    except ValueError as err:
+        raise app.UsageError(str(err)) from None
+
+    seeds = list(range(FLAGS.seed, FLAGS.seed + FLAGS.num_seeds))
+    dirs = seed_dirs(seeds)
+    loggers = [
+        omd_logging.Logger(d, tensorboard=FLAGS.tensorboard, console=False)
+        for d in dirs
+    ]
+    prefixes = [f"[seed {s}] " if len(seeds) > 1 else "" for s in seeds]
+
+    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))
+    state = jax.jit(jax.vmap(loop.init))(keys)
+    run_steps = jax.jit(jax.vmap(loop.run_steps, in_axes=(0, None, None)), donate_argnums=0)
+
+    def eval_fn(state, index):
+        return {"episode_return": loop.evaluate(state, index), "episode": state.episodes}
+
+    evaluate_all = jax.jit(jax.vmap(eval_fn, in_axes=(0, None)))
+
+    n = config.num_train_steps
+    points = boundaries(config)
+    pending = None  # metric sums since the last train row, per seed
+    eval_returns: list[np.ndarray] = []
+    start = time.perf_counter()
+    timer = omd_logging.StepTimer(0)
+    bar = tqdm(total=n, unit="step", disable=not FLAGS.tqdm, dynamic_ncols=True)
+
+    def write(kind, step, rows):
+        for logger, prefix, row in zip(loggers, prefixes, rows):
+            logger.log(kind, step, row)
+            tqdm.write(prefix + omd_logging.format_line(kind, step, row))
+
+    def log_eval(step, index):
+        out = jax.device_get(evaluate_all(state, index))
+        eval_returns.append(out["episode_return"])
+        write("eval", step, [
+            {"episode": int(out["episode"][i]), "step": step, "episode_return": float(out["episode_return"][i])}
+            for i in range(len(seeds))
+        ])
+
+    def log_train(step, sums, episodes):
+        updates = np.maximum(sums["num_updates"], 1)
+        rate = timer.rate(step)
+        rows = []
+        for i in range(len(seeds)):
+            finished = sums["num_episodes"][i]
+            row = {
+                "episode": int(episodes[i]),
+                "step": step,
+                "episode_return": float(sums["return_sum"][i] / finished) if finished else float("nan"),
+                "duration": time.perf_counter() - start,
+            }
+            row.update({k: float(sums[k][i] / updates[i]) for k in METRIC_KEYS})
+            row["steps_per_second"] = rate  # per seed; the seeds run side by side
+            rows.append(row)
+        write("train", step, rows)
+
+    num_evals = 0
+    for t0, t1 in zip(points[:-1], points[1:]):
+        if t0 % config.eval_frequency == 0:
+            log_eval(t0, num_evals)
+            num_evals += 1
+        state, sums = run_steps(state, t0, t1)
+        sums = jax.device_get(sums)
+        pending = sums if pending is None else {k: pending[k] + sums[k] for k in sums}
+        bar.update(t1 - t0)
+        # Like the original, train rows start once updates have begun; earlier episodes roll into the first row.
+        if (t1 % config.log_frequency == 0 or t1 == n) and pending["num_updates"].max() > 0:
+            log_train(t1, pending, jax.device_get(state.episodes))
+            pending = None
+    bar.close()
+    log_eval(n, num_evals)
+
+    minutes = (time.perf_counter() - start) / 60
+    history = np.stack(eval_returns)  # [evals, seeds]
+    for i, seed in enumerate(seeds):
+        if FLAGS.save_agent:
+            agent_state = jax.tree.map(lambda x: x[i], state.agent)
+            checkpoint.save_agent(per_seed_path(FLAGS.agent_path, seed, len(seeds)), config, agent_state, n)
+        if FLAGS.save_buf:
+            buf = jax.tree.map(lambda x: x[i], state.buffer)
+            checkpoint.save_buffer(per_seed_path(FLAGS.data_path, seed, len(seeds)), buf)
+        loggers[i].close()
+        print(f"{prefixes[i]}done: {config.agent_type} on {config.env_name}, seed {seed}, {n} steps in "
+              f"{minutes:.1f} min ({n * len(seeds) / max(minutes * 60, 1e-9):.0f} steps/s over all seeds); "
+              f"final eval return {history[-1, i]:.1f}, mean of the last 10 evals {history[-10:, i].mean():.1f}; "
+              f"outputs in {dirs[i]}", flush=True)
+
+
+if __name__ == "__main__":
+    app.run(main)

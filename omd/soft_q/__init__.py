@@ -1,0 +1,11 @@
+"""Soft Q-learning agents with OMD, MLE and VEP models (the CartPole suite).
+
+``make_train(SoftQConfig(...))`` returns ``train(key)``, a whole run compiled
+into one function (``jax.vmap`` it over seed keys); ``make_loop`` gives the
+pieces the CLI uses to log between chunks.
+"""
+
+from omd.soft_q.config import AGENT_TYPES, SoftQConfig
+from omd.soft_q.training import Loop, TrainState, boundaries, make_loop, make_train
+
+__all__ = ["AGENT_TYPES", "SoftQConfig", "Loop", "TrainState", "boundaries", "make_loop", "make_train"]

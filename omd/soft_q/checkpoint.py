@@ -1,0 +1,86 @@
+"""Saving and loading a trained agent and its replay buffer.
+
+Both files are pickled dicts of plain numpy arrays (nested dicts for network
+parameters, the flax layout), readable without this library:
+
+agent (``--agent_path``, format ``omd.soft_q.agent/1``)
+    ``config`` (the SoftQConfig as a dict), ``params_Q`` and ``target_params_Q``
+    (both heads), ``params_T`` (``next_state`` and, unless --no_learn_reward,
+    ``reward``), ``params_vep`` (VEP's random value ensemble, else None),
+    ``step`` (environment steps trained).
+
+buffer (``--data_path``, format ``omd.soft_q.buffer/1``)
+    ``obs`` [n, obs_dim], ``action`` [n] int32, ``reward`` [n], ``next_obs``
+    [n, obs_dim], ``not_done`` [n] (0 at any episode end), ``not_done_no_max``
+    [n] (0 only at true terminations), oldest transition first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+from typing import Any
+
+import jax
+import numpy as np
+
+from omd import replay
+from omd.soft_q.agent import AgentState
+from omd.soft_q.config import SoftQConfig
+
+AGENT_FORMAT = "omd.soft_q.agent/1"
+BUFFER_FORMAT = "omd.soft_q.buffer/1"
+
+
+def _write(path: str, payload: dict) -> None:
+    """Write atomically, so an interrupted save never leaves a truncated file."""
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as f:
+        pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def _read(path: str, expected_format: str) -> dict:
+    with open(path, "rb") as f:
+        payload = pickle.load(f)
+    if not isinstance(payload, dict) or payload.get("format") != expected_format:
+        raise ValueError(f"{path} is not a {expected_format} file (saved by cartpole/train.py --save_agent/--save_buf).")
+    return payload
+
+
+def save_agent(path: str, config: SoftQConfig, state: AgentState, step: int) -> None:
+    to_np = lambda tree: jax.tree.map(np.asarray, jax.device_get(tree))
+    _write(path, {
+        "format": AGENT_FORMAT,
+        "config": dataclasses.asdict(config),
+        "params_Q": to_np(state.q),
+        "target_params_Q": to_np(state.q_target),
+        "params_T": to_np(state.model),
+        "params_vep": None if state.vep is None else to_np(state.vep),
+        "step": int(step),
+    })
+
+
+def load_agent(path: str) -> tuple[SoftQConfig, dict[str, Any]]:
+    """The saved config and parameters (numpy trees, keys as in the module docstring)."""
+    payload = _read(path, AGENT_FORMAT)
+    config = SoftQConfig(**payload["config"])
+    return config, {k: payload[k] for k in ("params_Q", "target_params_Q", "params_T", "params_vep", "step")}
+
+
+def save_buffer(path: str, buf: replay.ReplayBuffer) -> None:
+    data, size, ptr = jax.device_get((buf.data, buf.size, buf.ptr))
+    size, ptr = int(size), int(ptr)
+    capacity = buf.capacity
+    # Once full, the oldest transition sits at ptr; roll it to the front.
+    order = np.arange(size) if size < capacity else (np.arange(capacity) + ptr) % capacity
+    _write(path, {"format": BUFFER_FORMAT, **{k: np.asarray(v)[order] for k, v in data.items()}})
+
+
+def load_buffer(path: str) -> dict[str, np.ndarray]:
+    payload = _read(path, BUFFER_FORMAT)
+    return {k: v for k, v in payload.items() if k != "format"}

@@ -1,0 +1,196 @@
+"""The compiled training loop.
+
+A run is split at every evaluation and log boundary. Between two boundaries one
+compiled call, ``run_steps(state, t0, t1)``, performs every environment step:
+act, step the JAX environment, insert into the replay buffer, and (once
+``init_steps`` transitions are collected) one model/value update per step. The
+loop is a ``fori_loop`` with dynamic bounds (a scan whose length is an argument),
+so a single compilation serves every chunk length. Metrics are summed on the
+device and reach the host once per chunk.
+
+``make_train(config)`` returns ``train(key)``, the whole run as one compiled
+function; ``jax.vmap(train)`` trains several seeds at once. ``make_loop``
+exposes the pieces for callers that log between chunks (the CLI).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from omd import replay
+from omd.envs import classic
+from omd.soft_q import agent as agent_lib
+from omd.soft_q.config import SoftQConfig
+from omd.soft_q.evaluation import evaluate
+from omd.soft_q.updates import METRIC_KEYS, UPDATES
+
+
+@struct.dataclass
+class TrainState:
+    agent: agent_lib.AgentState
+    buffer: replay.ReplayBuffer
+    env_state: Any
+    obs: jax.Array
+    episode_return: jax.Array  # return of the running episode so far
+    episodes: jax.Array  # completed training episodes
+    key: jax.Array
+    eval_key: jax.Array
+
+
+class Loop(NamedTuple):
+    """Pure pieces of a run; see the module docstring."""
+
+    config: SoftQConfig
+    env: classic.ClassicEnv
+    agent: agent_lib.Agent
+    init: Callable[[jax.Array], TrainState]
+    run_steps: Callable[[TrainState, Any, Any], tuple[TrainState, dict]]
+    evaluate: Callable[[TrainState, Any], jax.Array]
+    step: Callable[[TrainState, Any], tuple[TrainState, dict]]
+
+
+def example_transition(obs_dim: int) -> dict[str, jax.Array]:
+    scalar = jnp.zeros((), jnp.float32)
+    return {
+        "obs": jnp.zeros((obs_dim,), jnp.float32),
+        "action": jnp.zeros((), jnp.int32),
+        "reward": scalar,
+        "next_obs": jnp.zeros((obs_dim,), jnp.float32),
+        "not_done": scalar,
+        "not_done_no_max": scalar,
+    }
+
+
+def empty_sums() -> dict[str, jax.Array]:
+    """Per-chunk metric sums: update metrics, their count, finished-episode returns and count."""
+    zero = jnp.zeros((), jnp.float32)
+    return {**{k: zero for k in METRIC_KEYS}, "num_updates": zero, "return_sum": zero, "num_episodes": zero}
+
+
+def make_loop(config: SoftQConfig) -> Loop:
+    config = config.validate()
+    env = classic.make(config.env_name, config.dim_distract)
+    agent = agent_lib.make_agent(config, env.obs_dim, env.num_actions)
+    update = UPDATES[config.agent_type]
+
+    def init(key: jax.Array) -> TrainState:
+        key_agent, key_env, key_run, key_eval = jax.random.split(key, 4)
+        obs, env_state = env.reset(key_env)
+        return TrainState(
+            agent=agent_lib.init_state(agent, key_agent),
+            buffer=replay.init(example_transition(env.obs_dim), config.capacity),
+            env_state=env_state,
+            obs=obs,
+            episode_return=jnp.zeros((), jnp.float32),
+            episodes=jnp.zeros((), jnp.int32),
+            key=key_run,
+            eval_key=key_eval,
+        )
+
+    def no_update(state: agent_lib.AgentState) -> tuple[agent_lib.AgentState, dict]:
+        return state, {k: jnp.zeros((), jnp.float32) for k in METRIC_KEYS}
+
+    def step(state: TrainState, t: Any) -> tuple[TrainState, dict]:
+        """Environment step ``t`` (0-based) and, once enough data is stored, one update."""
+        key, key_act, key_explore, key_random, key_env, key_update = jax.random.split(state.key, 6)
+        policy_action = agent_lib.act(agent, state.agent.q, state.obs, key_act)
+        random_action = jax.random.randint(key_random, (), 0, env.num_actions, jnp.int32)
+        explore = (t < config.init_steps) | (jax.random.uniform(key_explore) < config.eps)
+        action = jnp.where(explore, random_action, policy_action)
+        out, env_state = env.step(key_env, state.env_state, action)
+        done = out.terminated | out.truncated
+        buffer = replay.add(state.buffer, {
+            "obs": state.obs,
+            "action": action,
+            "reward": out.reward,
+            "next_obs": out.final_obs,
+            "not_done": 1.0 - done.astype(jnp.float32),
+            "not_done_no_max": 1.0 - out.terminated.astype(jnp.float32),
+        })
+        # The t-th step leaves t + 1 transitions stored; learning starts once init_steps are.
+        learn = t + 1 >= config.init_steps
+        agent_state, metrics = jax.lax.cond(
+            learn, lambda s: update(agent, s, buffer, key_update), no_update, state.agent
+        )
+        episode_return = state.episode_return + out.reward
+        sums = {
+            **metrics,
+            "num_updates": learn.astype(jnp.float32),
+            "return_sum": jnp.where(done, episode_return, 0.0),
+            "num_episodes": done.astype(jnp.float32),
+        }
+        state = state.replace(
+            agent=agent_state,
+            buffer=buffer,
+            env_state=env_state,
+            obs=out.obs,
+            episode_return=jnp.where(done, 0.0, episode_return),
+            episodes=state.episodes + done.astype(jnp.int32),
+            key=key,
+        )
+        return state, sums
+
+    def run_steps(state: TrainState, t0: Any, t1: Any) -> tuple[TrainState, dict]:
+        """Steps ``t0 .. t1 - 1``; returns the new state and the sums of their metrics."""
+
+        def body(t, carry):
+            state, sums = carry
+            state, step_sums = step(state, t)
+            return state, jax.tree.map(jnp.add, sums, step_sums)
+
+        return jax.lax.fori_loop(t0, t1, body, (state, empty_sums()))
+
+    def evaluate_state(state: TrainState, index: Any) -> jax.Array:
+        key = jax.random.fold_in(state.eval_key, index)
+        return evaluate(agent, env, state.agent.q, key, config.num_eval_episodes)
+
+    # Jitted so that every leaf is its own buffer (the target starts equal to the
+    # online parameters), which donating the state requires.
+    return Loop(config, env, agent, jax.jit(init), run_steps, evaluate_state, step)
+
+
+def boundaries(config: SoftQConfig) -> list[int]:
+    """Steps at which the host evaluates or logs (always including 0 and ``num_train_steps``)."""
+    n = config.num_train_steps
+    points = {0, n}
+    points.update(range(0, n, config.eval_frequency))
+    points.update(range(0, n, config.log_frequency))
+    return sorted(points)
+
+
+def make_train(config: SoftQConfig) -> Callable[[jax.Array], tuple[TrainState, dict]]:
+    """``train(key) -> (final_state, history)``: a whole run as one compiled function.
+
+    The run is cut into segments of ``gcd(eval_frequency, log_frequency)`` steps;
+    ``history["eval_return"]`` holds one entry per segment (NaN where no
+    evaluation was due, i.e. the step is not a multiple of ``eval_frequency``),
+    ``history["steps"]`` the step at the start of each segment,
+    ``history["final_eval_return"]`` the evaluation after the last step, and
+    ``history["sums"]`` the metric sums of each segment.
+    """
+    loop = make_loop(config)
+    n = config.num_train_steps
+    seg = math.gcd(config.eval_frequency, config.log_frequency)
+    num_segments = max(1, -(-n // seg))
+
+    def train(key: jax.Array) -> tuple[TrainState, dict]:
+        def segment(state, i):
+            t0 = i * seg
+            t1 = jnp.minimum(t0 + seg, n)
+            due = t0 % config.eval_frequency == 0
+            eval_return = jax.lax.cond(
+                due, lambda s: loop.evaluate(s, t0 // config.eval_frequency), lambda s: jnp.float32(jnp.nan), state
+            )
+            state, sums = loop.run_steps(state, t0, t1)
+            return state, {"steps": t0, "eval_return": eval_return, "sums": sums}
+
+        state, history = jax.lax.scan(segment, loop.init(key), jnp.arange(num_segments))
+        history["final_eval_return"] = loop.evaluate(state, -(-n // config.eval_frequency))
+        return state, history
+
+    return train

@@ -1,0 +1,171 @@
+"""The three sibling updates, one per environment step: ``UPDATES[agent_type](agent, state, buf, key)``.
+
+- ``omd``: the value function is trained only on model predictions (K inner
+  Adam steps from the current w); the model gets the gradient of the real-data
+  Bellman error of the result, through the implicit function theorem
+  (``omd.implicit.root_solve`` with ``f = grad_w L_model``).
+- ``mle``: model steps on next-state MSE (NLL) plus reward MSE, then value steps
+  on model predictions.
+- ``vep``: model steps matching random value functions of real and predicted
+  next states, then value steps on model predictions.
+
+Every update returns ``(state, metrics)`` with the same metric keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from omd import implicit, replay
+from omd.soft_q import losses, networks
+from omd.soft_q.agent import Agent, AgentState, ValueState, value_steps
+
+METRIC_KEYS = ("vals_Q", "loss_Q", "grad_norm_Q", "entropy_Q", "loss_T", "next_obs_nll", "next_obs_mse")
+
+
+def sample_batch(buf: replay.ReplayBuffer, key: jax.Array, batch_size: int, num_actions: int) -> losses.Batch:
+    data = replay.sample(buf, key, batch_size)
+    return {
+        "obs": data["obs"],
+        "onehot": jax.nn.one_hot(data["action"], num_actions, dtype=jnp.float32),
+        "reward": data["reward"],
+        "next_obs": data["next_obs"],
+        "not_done_no_max": data["not_done_no_max"],
+    }
+
+
+def _model_noise(agent: Agent, key: jax.Array, batch: losses.Batch) -> jax.Array | None:
+    if not agent.config.prob_model:
+        return None
+    return jax.random.normal(key, batch["next_obs"].shape, batch["next_obs"].dtype)
+
+
+def omd_model_grad(agent: Agent, model_params: Any, value: ValueState, batch: losses.Batch,
+                   noise: jax.Array | None, solve: Callable | None = None):
+    """Outer loss and its implicit gradient w.r.t. the model; also the inner solution.
+
+    ``solve(w0, theta) -> (w, aux)`` defaults to K = num_Q_steps Adam steps on the
+    model's Bellman error from ``value``; tests pass an exact solver. The inner
+    objective holds the target fixed at ``value.target`` (the w-bar the inner
+    steps start from); the outer loss is the real-data Bellman error of w* against
+    the target after the inner steps, as in the original.
+    Returns ``((loss_T, (value*, inner_metrics)), grad)``.
+    """
+    cfg = agent.config
+
+    def inner_loss(w, theta):
+        mb, _ = losses.model_batch(agent.nets, cfg, theta, batch, noise)
+        return losses.q_loss(agent.nets, cfg, w, value.target, mb)[0]
+
+    def f(w, theta):
+        return jax.grad(inner_loss)(w, theta)
+
+    def adam_solve(w0, theta):
+        mb, _ = losses.model_batch(agent.nets, cfg, theta, batch, noise)
+        solved, metrics = value_steps(agent, value._replace(params=w0), mb, cfg.num_Q_steps)
+        return solved.params, (solved, metrics)
+
+    options = {}
+    if cfg.with_inv_jac:
+        options = {"damping": cfg.cg_damping, "maxiter": cfg.cg_maxiter}
+
+    def outer(theta):
+        w_star, (solved, metrics) = implicit.root_solve(
+            f, solve or adam_solve, value.params, theta, method=cfg.implicit_method, **options
+        )
+        loss, _ = losses.q_loss(agent.nets, cfg, w_star, solved.target, batch)
+        return loss, (solved, metrics)
+
+    return jax.value_and_grad(outer, has_aux=True)(model_params)
+
+
+def omd_update(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Array):
+    cfg = agent.config
+    key_b, key_n, key_w = jax.random.split(key, 3)
+    batch = sample_batch(buf, key_b, cfg.batch_size, agent.nets.num_actions)
+    noise = _model_noise(agent, key_n, batch)
+    value = ValueState(state.q, state.q_target, state.q_opt)
+    if cfg.no_warm:
+        fresh = networks.init_q(agent.nets, key_w)
+        value = ValueState(fresh, fresh, value.opt)
+    if not cfg.warm_opt:
+        value = value._replace(opt=agent.q_opt.init(value.params))
+    (loss_T, (solved, metrics)), grads = omd_model_grad(agent, state.model, value, batch, noise)
+    updates, model_opt = agent.model_opt.update(grads, state.model_opt, state.model)
+    pred = networks.predict(agent.nets, state.model, batch["obs"], batch["onehot"], noise)
+    state = state.replace(
+        q=solved.params, q_target=solved.target, q_opt=solved.opt,
+        model=optax.apply_updates(state.model, updates), model_opt=model_opt,
+    )
+    return state, {**metrics, "loss_T": loss_T, **losses.prediction_errors(pred, batch["next_obs"])}
+
+
+def repeat(step: Callable, carry: Any, key: jax.Array, num: int):
+    """Apply ``step(carry, key_i) -> (carry, metrics)`` ``num`` times; the final carry and the last metrics."""
+    keys = jax.random.split(key, num)
+    carry, metrics = step(carry, keys[0])
+    if num > 1:
+        carry, metrics = jax.lax.fori_loop(1, num, lambda i, cm: step(cm[0], keys[i]), (carry, metrics))
+    return carry, metrics
+
+
+def _model_fit_update(model_loss: Callable) -> Callable:
+    """MLE and VEP: ``num_T_steps`` model steps, then ``num_Q_steps`` value steps on model predictions.
+
+    Each step draws its own batch, as in the original.
+    """
+
+    def update(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Array):
+        cfg = agent.config
+        key_model, key_value = jax.random.split(key)
+
+        def model_step(carry, key_t):
+            model, opt = carry
+            key_b, key_n = jax.random.split(key_t)
+            batch = sample_batch(buf, key_b, cfg.batch_size, agent.nets.num_actions)
+            (loss, errors), grads = jax.value_and_grad(model_loss, argnums=2, has_aux=True)(
+                agent, state, model, batch, _model_noise(agent, key_n, batch)
+            )
+            updates, opt = agent.model_opt.update(grads, opt, model)
+            return (optax.apply_updates(model, updates), opt), {"loss_T": loss, **errors}
+
+        (model, model_opt), model_metrics = repeat(
+            model_step, (state.model, state.model_opt), key_model, cfg.num_T_steps
+        )
+
+        def q_step(value, key_t):
+            key_b, key_n = jax.random.split(key_t)
+            batch = sample_batch(buf, key_b, cfg.batch_size, agent.nets.num_actions)
+            mb, _ = losses.model_batch(agent.nets, cfg, model, batch, _model_noise(agent, key_n, batch))
+            return value_steps(agent, value, mb, 1)
+
+        value, q_metrics = repeat(q_step, ValueState(state.q, state.q_target, state.q_opt), key_value, cfg.num_Q_steps)
+        state = state.replace(q=value.params, q_target=value.target, q_opt=value.opt, model=model, model_opt=model_opt)
+        return state, {**q_metrics, **model_metrics}
+
+    return update
+
+
+def _mle_loss(agent: Agent, state: AgentState, model: Any, batch: losses.Batch, noise):
+    return losses.mle_loss(agent.nets, agent.config, model, batch, noise)
+
+
+def _vep_loss(agent: Agent, state: AgentState, model: Any, batch: losses.Batch, noise):
+    del noise  # VEP's model is deterministic (checked by the config)
+    return losses.vep_loss(agent.nets, agent.config, model, state.vep, batch)
+
+
+def _omd_updates(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Array):
+    """``num_T_steps`` OMD updates, each with its own batch and K inner steps."""
+    return repeat(lambda s, k: omd_update(agent, s, buf, k), state, key, agent.config.num_T_steps)
+
+
+UPDATES: dict[str, Callable] = {
+    "omd": _omd_updates,
+    "mle": _model_fit_update(_mle_loss),
+    "vep": _model_fit_update(_vep_loss),
+}
