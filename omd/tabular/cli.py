@@ -14,6 +14,7 @@ import numpy as np
 
 from omd.tabular import agents as agents_lib
 from omd.tabular import experiments
+from omd.tabular import mdp as mdp_lib
 from omd.tabular import model as model_lib
 
 
@@ -109,7 +110,10 @@ def _table(results: dict, label: str) -> str:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.tol > 0:
+        parser.error(f"--tol must be > 0, got {args.tol}")
     progress = not args.no_progress
     common = dict(max_iter=args.max_iter, tol=args.tol, progress=progress)
     results: dict = {}
@@ -117,13 +121,13 @@ def main(argv=None) -> int:
         labels, kappas = zip(*args.norm_bounds)
         projection = args.projection[0]
         if len(args.projection) > 1:
-            raise SystemExit("--projection takes one of leafwise, joint")
+            parser.error("--projection takes one of: leafwise, joint")
         for agent in args.agents:
             out = experiments.misspecification(agent, kappas, args.seeds, (projection,), args.objective,
                                                args.method, **common)
             results[agent] = {lab: out["return"][0, i].tolist() for i, lab in enumerate(labels)}
         print(f"Expected return (mean ± s.e. over {args.seeds} seeds), projection {projection}, "
-              f"optimum {experiments.mdp_lib.J_STAR_REFERENCE}")
+              f"optimum {mdp_lib.J_STAR_REFERENCE}")
         print(_table(results, "kappa"))
     else:
         labels, stds = zip(*args.stds)
