@@ -1,0 +1,124 @@
+"""Throughput of the MuJoCo suite: updates per second, environment steps included.
+
+For each algorithm (default config, HalfCheetah-v5, batch 256) this runs the real
+per-step work of ``omd/sac/train.py``: one env step, one compiled call (insert,
+``outer_steps`` updates, next action) and the host fetch of the action. It prints
+updates/s, the FLOPs of one compiled call (XLA ``cost_analysis``) and the achieved
+GFLOP/s, for the device replay buffer (what training uses) and, with
+``--replay=both``, for a host numpy buffer sampled in Python.
+
+    python bench/mujoco.py                      # omd mle vep sac, device replay
+    python bench/mujoco.py --algos omd,sac --replay both --steps 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import jax
+import numpy as np
+
+from omd import replay
+from omd.envs.mujoco import make_env
+from omd.sac.agent import init_state, make_agent
+from omd.sac.config import SACConfig
+from omd.sac.update import init_buffer, make_env_step, make_host_replay_step, transition_spec
+
+FILL = 20_000  # transitions in the buffer before timing
+
+
+def _flops(compiled) -> float:
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    return float(cost.get("flops", float("nan")))
+
+
+def _random_transitions(n, obs_dim, action_dim, rng):
+    spec = transition_spec(obs_dim, action_dim)
+    return {k: rng.standard_normal((n, *v.shape)).astype(np.float32) for k, v in spec.items()}
+
+
+def bench(algo: str, kind: str, steps: int, capacity: int, env_name: str) -> tuple[float, float]:
+    env = make_env(env_name, seed=0)
+    obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    agent = make_agent(SACConfig(algo=algo), obs_dim, action_dim)
+    state = init_state(agent, jax.random.PRNGKey(0))
+    rng = np.random.default_rng(0)
+    fill = _random_transitions(FILL, obs_dim, action_dim, rng)
+    obs, _ = env.reset(seed=0)
+    action = np.zeros(action_dim, np.float32)
+
+    if kind == "device":
+        buffer = replay.add_batch(init_buffer(obs_dim, action_dim, capacity), fill)
+        step = make_env_step(agent, learn=True, policy=True)
+        example = {k: v[0] for k, v in fill.items()}
+        flops = _flops(step.lower(state, buffer, example, obs).compile())
+
+        def one(state, buffer, transition, next_obs):
+            state, buffer, action, _ = step(state, buffer, transition, next_obs)
+            return state, buffer, action
+    else:
+        store = {k: np.zeros((capacity, *v.shape[1:]), np.float32) for k, v in fill.items()}
+        for k, v in fill.items():
+            store[k][:FILL] = v
+        size = [FILL]
+        step = make_host_replay_step(agent)
+        outer, batch_size = agent.cfg.outer_steps, agent.cfg.batch_size
+
+        def sample():
+            idx = rng.integers(0, size[0], (outer, batch_size))
+            return {k: v[idx] for k, v in store.items()}
+
+        flops = _flops(step.lower(state, sample(), obs).compile())
+
+        def one(state, buffer, transition, next_obs):
+            for k, v in transition.items():
+                store[k][size[0] % capacity] = v
+            size[0] = min(size[0] + 1, capacity)
+            state, action, _ = step(state, sample(), next_obs)
+            return state, buffer, action
+
+        buffer = None
+
+    def run(n, state, buffer, obs, action):
+        for _ in range(n):
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            transition = {"obs": obs, "action": action, "reward": np.float32(reward),
+                          "mask": np.float32(not terminated), "next_obs": next_obs}
+            if terminated or truncated:
+                next_obs, _ = env.reset()
+            state, buffer, action = one(state, buffer, transition, next_obs)
+            action, obs = np.asarray(action), next_obs
+        return state, buffer, obs, action
+
+    state, buffer, obs, action = run(20, state, buffer, obs, action)  # compile and warm up
+    start = time.perf_counter()
+    run(steps, state, buffer, obs, action)
+    rate = steps * agent.cfg.outer_steps / (time.perf_counter() - start)
+    return rate, flops
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--algos", default="omd,mle,vep,sac", help="comma-separated algorithms to time")
+    parser.add_argument("--replay", choices=("device", "host", "both"), default="device",
+                        help="replay buffer on the device (training's choice) or in host numpy")
+    parser.add_argument("--steps", type=int, default=500, help="timed environment steps per algorithm")
+    parser.add_argument("--capacity", type=int, default=1_000_000, help="replay capacity (default: max_steps)")
+    parser.add_argument("--env_name", default="HalfCheetah-v5")
+    args = parser.parse_args()
+
+    print(f"jax {jax.__version__} on {jax.devices()[0].platform}; load average before: {os.getloadavg()}")
+    print(f"{'algo':>5} {'replay':>7} {'updates/s':>10} {'GFLOP/call':>11} {'GFLOP/s':>8}")
+    kinds = ("device", "host") if args.replay == "both" else (args.replay,)
+    for algo in args.algos.split(","):
+        for kind in kinds:
+            rate, flops = bench(algo, kind, args.steps, args.capacity, args.env_name)
+            print(f"{algo:>5} {kind:>7} {rate:>10.1f} {flops / 1e9:>11.3f} {rate * flops / 1e9:>8.1f}", flush=True)
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

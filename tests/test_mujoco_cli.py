@@ -1,0 +1,130 @@
+"""The MuJoCo suite end to end: the CLI for every algorithm, bad input, resume after a kill."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+from omd.sac.config import RunConfig, SACConfig
+from omd.sac.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = [
+    "--env_name=InvertedPendulum-v5", "--max_steps=240", "--start_training=80", "--batch_size=16",
+    "--log_interval=40", "--eval_interval=120", "--eval_episodes=1", "--checkpoint_interval=1000",
+    "--config.hidden_dims=8,8", "--config.model_hidden_dim=4", "--config.num_ensemble_vep=2", "--notqdm",
+]
+ALGO_KEYS = {"omd": "outer_critic_loss", "mle": "model_state_mse", "vep": "model_value_err", "sac": "critic_loss"}
+
+
+def _cli(args, cwd=ROOT, script="mujoco/train.py"):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, script, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def _rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize(
+    "algo,extra,inside",
+    [("omd", [], False), pytest.param("omd", ["--config.implicit=cg"], False, marks=pytest.mark.slow),
+     ("mle", [], False), ("vep", [], False), ("sac", [], True)],
+)
+def test_every_algo_trains_through_the_cli(tmp_path, algo, extra, inside):
+    args = [f"--config.algo={algo}", f"--save_dir={tmp_path}", *TINY, *extra]
+    proc = _cli(args, cwd=ROOT / "mujoco", script="train.py") if inside else _cli(args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # Updates from step 80 to 240 inclusive; evaluations at 120 and 240.
+    assert "Done: 240 steps, 161 updates, 2 evaluations" in proc.stdout
+    txt = np.loadtxt(tmp_path / "42.txt")
+    assert txt.shape == (2, 2) and list(txt[:, 0]) == [120, 240] and np.all(txt[:, 1] > 0)
+    evals = _rows(tmp_path / "42" / "eval.csv")
+    assert [float(r["step"]) for r in evals] == [120.0, 240.0]
+    train_rows = _rows(tmp_path / "42" / "train.csv")
+    assert [float(r["step"]) for r in train_rows] == [40.0 * i for i in range(1, 7)]
+    assert np.isfinite(float(train_rows[-1][ALGO_KEYS[algo]]))
+    assert any(name.startswith("events") for name in os.listdir(tmp_path / "tb" / "42"))
+    assert (tmp_path / "42" / "checkpoint.msgpack").exists()
+
+
+def test_v2_id_stops_with_the_v5_name(tmp_path):
+    proc = _cli(["--env_name=HalfCheetah-v2", f"--save_dir={tmp_path}"])
+    assert proc.returncode != 0
+    assert "HalfCheetah-v5" in proc.stderr and "mujoco-py" in proc.stderr
+
+
+def _tiny_run(save_dir, **overrides):
+    fields = dict(env_name="InvertedPendulum-v5", save_dir=str(save_dir), max_steps=240, start_training=80,
+                  log_interval=40, eval_interval=80, eval_episodes=1, checkpoint_interval=100, tqdm=False)
+    return RunConfig(**{**fields, **overrides})
+
+
+def _tiny_agent(**overrides):
+    return SACConfig(**{**dict(hidden_dims=(8, 8), model_hidden_dim=4, batch_size=16), **overrides})
+
+
+@pytest.mark.parametrize(
+    "agent_kw,run_kw,match",
+    [
+        ({"algo": "dyna"}, {}, "config.algo"),
+        ({"implicit": "neumann"}, {}, "config.implicit"),
+        ({}, {"env_name": "CartPole-v1"}, "continuous"),
+        ({}, {"start_training": 8}, "--start_training"),
+    ],
+)
+def test_bad_input_stops_before_training(tmp_path, agent_kw, run_kw, match):
+    with pytest.raises(ValueError, match=match):
+        train(_tiny_agent(**agent_kw), _tiny_run(tmp_path, **run_kw))
+    assert not (tmp_path / "42" / "checkpoint.msgpack").exists()
+
+
+def test_unwritable_save_dir_is_named(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ValueError, match="--save_dir"):
+        train(_tiny_agent(), _tiny_run(blocker / "out"))
+
+
+def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path):
+    agent = _tiny_agent(algo="omd")
+    whole = train(agent, _tiny_run(tmp_path / "whole"))
+    # Killed at step 170: the checkpoint of step 100 survives, steps 101-170 are lost and redone.
+    cut = train(agent, _tiny_run(tmp_path / "cut"), stop_after=170)
+    assert cut["steps"] == 170
+    resumed = train(agent, _tiny_run(tmp_path / "cut"))
+    for key in ("steps", "updates", "evaluations", "episodes"):
+        assert resumed[key] == whole[key], key
+    assert whole["updates"] == 161 and whole["evaluations"] == 3
+    assert resumed["eval_rows"] == whole["eval_rows"]
+    same = jax.tree.map(np.array_equal, resumed["state"], whole["state"])
+    assert all(jax.tree.leaves(same))
+    assert (tmp_path / "cut" / "42.txt").read_text() == (tmp_path / "whole" / "42.txt").read_text()
+    assert _rows(tmp_path / "cut" / "42" / "eval.csv") == _rows(tmp_path / "whole" / "42" / "eval.csv")
+    drop = lambda rows: [{k: v for k, v in r.items() if k != "steps_per_sec"} for r in rows]  # noqa: E731
+    assert drop(_rows(tmp_path / "cut" / "42" / "train.csv")) == drop(_rows(tmp_path / "whole" / "42" / "train.csv"))
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    from omd import checkpoint
+
+    path = tmp_path / "ckpt.msgpack"
+    checkpoint.save(str(path), {"a": np.arange(3), "s": "first"})
+
+    def killed(*_args):
+        raise KeyboardInterrupt("killed while writing")
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save(str(path), {"a": np.arange(5), "s": "second"})
+    monkeypatch.undo()
+    loaded = checkpoint.load(str(path))
+    assert loaded["s"] == "first" and list(loaded["a"]) == [0, 1, 2]
+    assert os.listdir(tmp_path) == ["ckpt.msgpack"]
