@@ -1,6 +1,7 @@
 """Tabular suite: reference values, exact fixed points, implicit gradients, projections, Figure 1."""
 
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 import pytest

@@ -59,7 +59,10 @@ def _positive_int(flag: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m omd.tabular", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m omd.tabular",
+        description="Tabular OMD sweeps: run one, print a mean ± s.e. table and write JSON "
+                    '{"<agent or method>": {"<kappa or sigma as given>": [J for seeds 1..N]}}.')
     sub = parser.add_subparsers(dest="command", required=True)
 
     common = argparse.ArgumentParser(add_help=False)
