@@ -120,7 +120,6 @@ def write_sweep(path, body: str) -> str:
 def project(tmp_path, monkeypatch):
     write_fake_project(tmp_path)
     monkeypatch.chdir(tmp_path)
-    # the wrapper runs as `python -m omd.sweep.wrapper` in job processes
     monkeypatch.setenv("PYTHONPATH", REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return tmp_path
 
@@ -338,9 +337,9 @@ def test_wrapper_refuses_a_job_another_process_holds(project):
     os.makedirs(os.path.dirname(layout.lock("j")), exist_ok=True)
     with open(layout.lock("j"), "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        rc = subprocess.run([sys.executable, "-m", "omd.sweep.wrapper", spec_path]).returncode
+        rc = subprocess.run(local.WRAPPER + [spec_path]).returncode
     assert rc == 75 and state.read_json(layout.state("j")) is None
-    rc = subprocess.run([sys.executable, "-m", "omd.sweep.wrapper", spec_path]).returncode
+    rc = subprocess.run(local.WRAPPER + [spec_path]).returncode
     assert rc == 0 and state.read_json(layout.state("j"))["state"] == "done"
 
 
@@ -359,7 +358,7 @@ def test_sbatch_script_carries_the_options(tmp_path):
                 "--gpus-per-task=1", "--partition=long", "--requeue", "--account=abc",
                 "--output=/logs/%A_%a.out", "--chdir=/repo"):
         assert f"#SBATCH {opt}\n" in text
-    assert '/py -m omd.sweep.wrapper --manifest /m.json --task "${SLURM_ARRAY_TASK_ID}"' in text
+    assert f'/py {slurm.WRAPPER} --manifest /m.json --task "${{SLURM_ARRAY_TASK_ID}}"' in text
     assert "--no-requeue" in slurm.script_text("sw", "/m", 1, "/l",
                                                slurm.Resources(requeue=False), cwd="/")
 
@@ -451,7 +450,7 @@ def test_resumable_job_keeps_its_folder_between_attempts(tmp_path):
         state.write_json(spec_path, {"name": "j", "root": layout.root, "out_dir": out,
                                      "command": [sys.executable, "-c", resume, out],
                                      "cwd": None, "resumable": resumable})
-        codes = [subprocess.run([sys.executable, "-m", "omd.sweep.wrapper", spec_path]).returncode
+        codes = [subprocess.run(local.WRAPPER + [spec_path]).returncode
                  for _ in range(2)]
         kept = os.path.join(layout.attempts("j"), "1", "ckpt")
         if resumable:

@@ -16,6 +16,9 @@ import threading
 
 from tqdm import tqdm
 
+# started as a file so that the wrapper (which lives as long as its job) does not import JAX
+WRAPPER = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrapper.py")]
+
 
 def visible_gpus() -> list[str]:
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -58,7 +61,7 @@ def run(spec_paths: list[str], workers: int | None = None, jobs_per_gpu: int = 1
                 return None
             env_extra = free.pop()
             out = subprocess.DEVNULL if quiet else None
-            p = subprocess.Popen([sys.executable, "-m", "omd.sweep.wrapper", path],
+            p = subprocess.Popen(WRAPPER + [path],
                                  env=dict(os.environ, **env_extra), stdout=out)
             procs.add(p)
         try:

@@ -19,6 +19,8 @@ import time
 
 from omd.sweep import state as st
 
+WRAPPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrapper.py")
+
 
 class SlurmError(RuntimeError):
     pass
@@ -58,7 +60,7 @@ def script_text(name: str, manifest: str, n_tasks: int, log_dir: str, res: Resou
         'echo "[sweep] task ${SLURM_ARRAY_TASK_ID} of ${SLURM_ARRAY_JOB_ID} on $(hostname),'
         ' restart count ${SLURM_RESTART_COUNT:-0}"',
         f"export XLA_PYTHON_CLIENT_PREALLOCATE=false",
-        f"exec {shlex.quote(python)} -m omd.sweep.wrapper --manifest {shlex.quote(manifest)}"
+        f"exec {shlex.quote(python)} {shlex.quote(WRAPPER)} --manifest {shlex.quote(manifest)}"
         ' --task "${SLURM_ARRAY_TASK_ID}"',
         ""]
     return "\n".join(lines)

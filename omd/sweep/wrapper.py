@@ -1,5 +1,5 @@
-"""Runs jobs and records how they ended: ``python -m omd.sweep.wrapper SPEC.json`` runs one job,
-``python -m omd.sweep.wrapper --manifest M.json --task I`` runs the jobs of one Slurm array task
+"""Runs jobs and records how they ended: ``python omd/sweep/wrapper.py SPEC.json`` runs one job,
+``python omd/sweep/wrapper.py --manifest M.json --task I`` runs the jobs of one Slurm array task
 side by side.
 
 Per job: skip if already done; refuse if another live process holds it; keep the outputs of a
@@ -21,7 +21,12 @@ import subprocess
 import sys
 import time
 
-from omd.sweep import state as st
+if __package__:
+    from omd.sweep import state as st
+else:  # run as a file (how the runner starts it): importing the omd package would load JAX
+    import state as st  # pylint: disable=import-error
+
+COMMAND = [sys.executable, os.path.abspath(__file__)]  # how to start a wrapper
 
 BUSY = 75  # EX_TEMPFAIL: another process runs this job
 
@@ -100,7 +105,7 @@ def run_job(spec: dict) -> int:
 def run_task(manifest: dict, task: int) -> int:
     """Runs one array task's jobs concurrently (``jobs_per_task`` of them), each in a wrapper."""
     specs = manifest["tasks"][task]
-    procs = [subprocess.Popen([sys.executable, "-m", "omd.sweep.wrapper", path])
+    procs = [subprocess.Popen(COMMAND + [path])
              for path in specs]
 
     def forward(signum, _frame):
