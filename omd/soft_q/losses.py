@@ -39,9 +39,11 @@ def q_loss(nets: Networks, config: SoftQConfig, params: Any, target_params: Any,
     The target uses the minimum over the target heads (double Q). Returns
     ``(loss, aux)`` with the metrics the original logged.
     """
-    next_q = networks.q_values(nets, target_params, batch["next_obs"])
+    # Only the target network is held fixed: OMD differentiates this loss through the
+    # model's rewards and next observations (the gradient w.r.t. theta of grad_w L).
+    next_q = networks.q_values(nets, jax.lax.stop_gradient(target_params), batch["next_obs"])
     next_v = state_value(config, jnp.min(next_q, axis=0))
-    target = jax.lax.stop_gradient(batch["reward"] + config.discount * batch["not_done_no_max"] * next_v)
+    target = batch["reward"] + config.discount * batch["not_done_no_max"] * next_v
     q = networks.q_values(nets, params, batch["obs"])
     q_sa = jnp.sum(q * batch["onehot"], axis=-1)
     loss = jnp.mean(jnp.square(q_sa - target))
