@@ -1,9 +1,9 @@
 """Throughput of the MuJoCo suite: updates per second, environment steps included.
 
 For each algorithm (default config, HalfCheetah-v5, batch 256) this runs the real
-per-step work of ``omd/sac/train.py``: one env step, one compiled call (insert,
-``outer_steps`` updates, next action) and the host fetch of the action. It prints
-updates/s, the FLOPs of one compiled call (XLA ``cost_analysis``) and the achieved
+per-step work of ``omd/sac/train.py``: one env step, the compiled calls (insert and
+sample, then ``outer_steps`` updates and the next action) and the host fetch of the action. It prints
+updates/s, the FLOPs of one step's compiled calls (XLA ``cost_analysis``) and the achieved
 GFLOP/s, for the device replay buffer (what training uses) and, with
 ``--replay=both``, for a host numpy buffer sampled in Python.
 
@@ -15,16 +15,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
-import jax
-import numpy as np
+# This script is itself named mujoco.py: take its folder off sys.path so that
+# `import mujoco` (inside gymnasium) finds the real bindings.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
-from omd import replay
-from omd.envs.mujoco import make_env
-from omd.sac.agent import init_state, make_agent
-from omd.sac.config import SACConfig
-from omd.sac.update import init_buffer, make_env_step, make_host_replay_step, transition_spec
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from omd import replay  # noqa: E402
+from omd.envs.mujoco import make_env  # noqa: E402
+from omd.sac.agent import init_state, make_agent  # noqa: E402
+from omd.sac.config import SACConfig  # noqa: E402
+from omd.sac.update import init_buffer, make_env_step, make_host_replay_step, transition_spec  # noqa: E402
 
 FILL = 20_000  # transitions in the buffer before timing
 
@@ -54,7 +60,9 @@ def bench(algo: str, kind: str, steps: int, capacity: int, env_name: str) -> tup
         buffer = replay.add_batch(init_buffer(obs_dim, action_dim, capacity), fill)
         step = make_env_step(agent, learn=True, policy=True)
         example = {k: v[0] for k, v in fill.items()}
-        flops = _flops(step.lower(state, buffer, example, obs).compile())
+        batches = jax.eval_shape(step.store, state, buffer, example)[2]
+        flops = _flops(step.store.lower(state, buffer, example).compile())
+        flops += _flops(step.learn_and_act.lower(state, batches, obs).compile())
 
         def one(state, buffer, transition, next_obs):
             state, buffer, action, _ = step(state, buffer, transition, next_obs)
@@ -111,7 +119,7 @@ def main():
     args = parser.parse_args()
 
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}; load average before: {os.getloadavg()}")
-    print(f"{'algo':>5} {'replay':>7} {'updates/s':>10} {'GFLOP/call':>11} {'GFLOP/s':>8}")
+    print(f"{'algo':>5} {'replay':>7} {'updates/s':>10} {'GFLOP/step':>11} {'GFLOP/s':>8}")
     kinds = ("device", "host") if args.replay == "both" else (args.replay,)
     for algo in args.algos.split(","):
         for kind in kinds:

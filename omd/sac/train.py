@@ -1,6 +1,6 @@
 """The host training loop of the MuJoCo suite, with evaluation, logging and resume.
 
-One compiled call per environment step (``omd.sac.update``); the environment runs
+Two compiled calls per environment step (``omd.sac.update``); the environment runs
 in C MuJoCo on the host. Outputs under ``save_dir``:
 
 - ``<seed>.txt``: (timesteps, average evaluation return) rows, as the original;
