@@ -25,7 +25,6 @@ import io
 import json
 import os
 import tempfile
-import time
 from typing import Any
 
 import jax
