@@ -1,7 +1,6 @@
 """The soft-Q library: determinism and compile-once chunks (the implicit gradient: test_cartpole_implicit.py)."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from omd.soft_q import SoftQConfig, make_loop, make_train
