@@ -15,8 +15,12 @@ from typing import Any, Mapping
 import numpy as np
 
 
-def to_float(value: Any) -> float:
-    return float(np.asarray(value))
+def to_scalar(value: Any) -> int | float:
+    """A Python int for integer values (steps, episodes), else a float."""
+    array = np.asarray(value)
+    if np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.bool_):
+        return int(array)
+    return float(array)
 
 
 class StepTimer:
@@ -58,8 +62,8 @@ class Logger:
 
             self._tb = SummaryWriter(tb_dir or os.path.join(out_dir, "tb"))
 
-    def log(self, kind: str, step: int, metrics: Mapping[str, Any]) -> dict[str, float]:
-        row = {k: to_float(v) for k, v in metrics.items()}
+    def log(self, kind: str, step: int, metrics: Mapping[str, Any]) -> dict[str, int | float]:
+        row = {k: to_scalar(v) for k, v in metrics.items()}
         if kind in self._files:
             writer = self._writers.get(kind)
             if writer is None:
@@ -90,7 +94,7 @@ class Logger:
         self.close()
 
 
-def format_line(kind: str, step: int, row: Mapping[str, float]) -> str:
+def format_line(kind: str, step: int, row: Mapping[str, int | float]) -> str:
     parts = [f"{kind:>5} | step {step:>8d}"]
     for key, value in row.items():
         if key == "step":

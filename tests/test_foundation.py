@@ -51,7 +51,7 @@ def test_logger_appends_without_repeating_the_header(tmp_path):
         with Logger(str(tmp_path), tensorboard=False, console=False) as logger:
             logger.log("eval", 1, {"step": 1, "r": value})
     lines = open(tmp_path / "eval.csv").read().splitlines()
-    assert lines == ["step,r", "1.0,1.0", "1.0,2.0"]
+    assert lines == ["step,r", "1,1.0", "1,2.0"]  # integers stay integers
 
 
 @dataclasses.dataclass(frozen=True)
