@@ -60,8 +60,8 @@ def bench(algo: str, kind: str, steps: int, capacity: int, env_name: str) -> tup
         buffer = replay.add_batch(init_buffer(obs_dim, action_dim, capacity), fill)
         step = make_env_step(agent, learn=True, policy=True)
         example = {k: v[0] for k, v in fill.items()}
-        batches = jax.eval_shape(step.store, state, buffer, example)[2]
-        flops = _flops(step.store.lower(state, buffer, example).compile())
+        batches = jax.eval_shape(step.store, state.key, buffer, example)[2]
+        flops = _flops(step.store.lower(state.key, buffer, example).compile())
         flops += _flops(step.learn_and_act.lower(state, batches, obs).compile())
 
         def one(state, buffer, transition, next_obs):

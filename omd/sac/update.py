@@ -77,14 +77,15 @@ def make_env_step(agent: Agent, learn: bool, policy: bool) -> Callable:
     update = make_update(agent)
     batch_size, outer = agent.cfg.batch_size, agent.cfg.outer_steps
 
+    # Takes the key, not the whole state: every pytree leaf passed costs dispatch time.
     @functools.partial(jax.jit, donate_argnums=(0, 1))
-    def store(state, buffer, transition):
+    def store(key, buffer, transition):
         buffer = replay.add(buffer, transition)
         if not learn:
-            return state, buffer, None
-        key, k_sample = jax.random.split(state.key)
+            return key, buffer, None
+        key, k_sample = jax.random.split(key)
         batches = jax.vmap(lambda k: replay.sample(buffer, k, batch_size))(jax.random.split(k_sample, outer))
-        return state.replace(key=key), buffer, batches
+        return key, buffer, batches
 
     @functools.partial(jax.jit, donate_argnums=(0,))
     def learn_and_act(state, batches, next_obs):
@@ -95,7 +96,8 @@ def make_env_step(agent: Agent, learn: bool, policy: bool) -> Callable:
         return state, action, metrics
 
     def step(state, buffer, transition, next_obs):
-        state, buffer, batches = store(state, buffer, transition)
+        key, buffer, batches = store(state.key, buffer, transition)
+        state = state.replace(key=key)
         state, action, metrics = learn_and_act(state, batches, next_obs)
         return state, buffer, action, metrics
 
