@@ -83,7 +83,7 @@ def value_step(agent: Agent, value: ValueState, batch: losses.Batch) -> tuple[Va
     updates, opt = agent.q_opt.update(grads, value.opt, value.params)
     params = optax.apply_updates(value.params, updates)
     target = optax.incremental_update(params, value.target, cfg.tau)
-    metrics = {"loss_Q": loss, "grad_norm_Q": optax.global_norm(grads), **aux}
+    metrics = {"loss_Q": loss, "grad_norm_Q": optax.tree.norm(grads), **aux}
     return ValueState(params, target, opt), metrics
 
 
