@@ -17,12 +17,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 import time
 
-import jax
-import jax.numpy as jnp
+from omd import devices
 
-from omd.soft_q import SoftQConfig, boundaries, make_loop
+if "--no_shard" not in sys.argv:
+    devices.split_host_into_cores()  # as cartpole/train.py does: seeds sharded over the cores
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+
+from omd.soft_q import SoftQConfig, boundaries, make_loop  # noqa: E402
 
 
 def step_flops(loop, state, num_seeds: int) -> float:
@@ -44,7 +50,8 @@ def bench(agent_type: str, num_seeds: int, steps: int, extra: dict) -> dict:
     evaluate = jax.jit(jax.vmap(loop.evaluate, in_axes=(0, None)))
 
     state = init(keys)
-    flops = step_flops(loop, state, num_seeds)
+    flops = step_flops(loop, state, num_seeds)  # of the whole step, before it is split over devices
+    state = devices.shard_seeds(state, num_seeds)
     t0 = time.perf_counter()
     run_steps = run_steps.lower(state, 0, 1).compile()
     evaluate = evaluate.lower(state, 0).compile()
@@ -71,10 +78,12 @@ def main():
     parser.add_argument("--agents", nargs="+", default=["omd", "mle", "vep"], choices=["omd", "mle", "vep"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 10], help="seed counts to run (default 1 10)")
     parser.add_argument("--with_inv_jac", action="store_true", help="OMD with the conjugate-gradient inverse Jacobian")
+    parser.add_argument("--no_shard", action="store_true", help="keep all seeds on one XLA CPU device (one core)")
     args = parser.parse_args()
     extra = {"with_inv_jac": args.with_inv_jac}
 
-    print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}; load average {os.getloadavg()}")
+    print(f"jax {jax.__version__} on {len(jax.devices())} x {jax.devices()[0].device_kind}; "
+          f"load average {os.getloadavg()}")
     print(f"{'agent':>5} {'seeds':>5} {'steps/s':>10} {'s':>7} {'compile s':>9} {'MFLOP/step':>10} {'GFLOP/s':>8}")
     for agent_type in args.agents:
         for num_seeds in args.seeds:

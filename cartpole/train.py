@@ -13,17 +13,22 @@ import os
 import shutil
 import time
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-from absl import app, flags
-from tqdm import tqdm
+from omd import devices
 
-from omd import config as config_lib
-from omd import logging as omd_logging
-from omd.soft_q import SoftQConfig, boundaries, checkpoint, make_loop
-from omd.soft_q.evaluation import evaluate
-from omd.soft_q.updates import METRIC_KEYS
+# Before JAX starts: one XLA CPU device per core, so that --num_seeds shards run side by side.
+devices.split_host_into_cores()
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from omd import config as config_lib  # noqa: E402
+from omd import logging as omd_logging  # noqa: E402
+from omd.soft_q import SoftQConfig, boundaries, checkpoint, make_loop  # noqa: E402
+from omd.soft_q.evaluation import evaluate  # noqa: E402
+from omd.soft_q.updates import METRIC_KEYS  # noqa: E402
 
 FLAGS = flags.FLAGS
 # The original flags, names and defaults unchanged.
@@ -122,7 +127,7 @@ def main(argv):
     prefixes = [f"[seed {s}] " if len(seeds) > 1 else "" for s in seeds]
 
     keys = jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))
-    state = jax.jit(jax.vmap(loop.init))(keys)
+    state = devices.shard_seeds(jax.jit(jax.vmap(loop.init))(keys), len(seeds))
     run_steps = jax.jit(jax.vmap(loop.run_steps, in_axes=(0, None, None)), donate_argnums=0)
 
     def eval_fn(state, index):

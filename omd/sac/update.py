@@ -29,9 +29,7 @@ def transition_spec(obs_dim: int, action_dim: int) -> dict[str, np.ndarray]:
 
 
 def init_buffer(obs_dim: int, action_dim: int, capacity: int) -> replay.ReplayBuffer:
-    buf = replay.init(transition_spec(obs_dim, action_dim), capacity)
-    # replay.init shares one zero array between ptr and size; donation needs distinct buffers.
-    return buf.replace(size=jnp.zeros((), jnp.int32))
+    return replay.init(transition_spec(obs_dim, action_dim), capacity)
 
 
 def make_update(agent: Agent) -> Callable:
