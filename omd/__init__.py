@@ -7,7 +7,7 @@ tools such as the sweep runner can import ``omd`` without paying for JAX.
 import importlib
 
 __version__ = "0.1.0"
-_SUBMODULES = ("implicit", "nets", "replay", "logging", "config", "checkpoint", "tabular", "soft_q", "sac", "envs", "sweep")
+_SUBMODULES = ("implicit", "nets", "replay", "logging", "config", "checkpoint", "devices", "tabular", "soft_q", "sac", "envs", "sweep")
 __all__ = list(_SUBMODULES)
 
 
