@@ -100,7 +100,13 @@ def test_sweeps_on_slurm(cluster, tmp_path):
         out = runner(*args, "--status", cwd=cwd)[1]
         return "0 running, 0 queued" in out
 
-    wait_until(lambda: settled([pre], proj), 240, "the requeued job to finish")
+    # "done on attempt 2", not merely "nothing queued": between the kill and the requeued start the job
+    # can be briefly absent from squeue.
+    def requeued_done():
+        out = runner(pre, "--status", cwd=proj)[1]
+        return "done     default" in out and "attempt 2" in out
+
+    wait_until(requeued_done, 240, "the requeued job to finish on its second attempt")
     wait_until(lambda: settled(["sweeps/smoke.py", "--root", smoke_root]), 300,
                "the smoke sweep to finish")
     wait_until(lambda: settled([fail, "--root", tmp_path / "fail"]), 120, "the failing job")
