@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 SQRT2 = 2.0**0.5
@@ -48,11 +49,50 @@ class MLP(nn.Module):
         return self.activation(x) if self.activate_final else x
 
 
-class Ensemble(nn.Module):
-    """``num`` independently initialised copies of an MLP, evaluated as one batched call.
+class _StackedDense(nn.Module):
+    """Parameters of ``num`` independently initialised dense layers: kernel ``[num, in, out]``, bias ``[num, out]``."""
 
-    Double Q heads and random value ensembles use this so that every member's
-    matrix product runs in one XLA op; the output has a leading axis of size ``num``.
+    num: int
+    features: int
+    scale: float
+
+    @nn.compact
+    def __call__(self, in_features: int):
+        init = nn.initializers.orthogonal(self.scale)
+
+        def kernel_init(key, shape, dtype=jnp.float32):
+            return jax.vmap(lambda k: init(k, shape[1:], dtype))(jax.random.split(key, shape[0]))
+
+        kernel = self.param("kernel", kernel_init, (self.num, in_features, self.features))
+        bias = self.param("bias", nn.initializers.zeros, (self.num, self.features))
+        return kernel, bias
+
+
+class _Members(nn.Module):
+    """The stacked layers of an ``Ensemble`` (parameters only), named like ``MLP``'s."""
+
+    num: int
+    widths: Sequence[int]
+    scales: Sequence[float]
+    names: Sequence[str]
+
+    @nn.compact
+    def __call__(self, in_features: int):
+        layers = []
+        for width, scale, name in zip(self.widths, self.scales, self.names):
+            layers.append(_StackedDense(self.num, width, scale, name=name)(in_features))
+            in_features = width
+        return layers
+
+
+class Ensemble(nn.Module):
+    """``num`` independently initialised copies of an MLP, evaluated together; output ``[num, ..., out]``.
+
+    Member ``i`` has the parameters ``tree.map(lambda p: p[i], params["members"])``
+    of an ``MLP``. The members share their input, so their first layers run as one
+    ``[in, num * width]`` matrix product: on CPU one wide product is about twice as
+    fast as ``num`` products with a short (observation-sized) contraction. The later
+    layers are one batched product each.
     """
 
     num: int
@@ -63,12 +103,21 @@ class Ensemble(nn.Module):
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
-        members = nn.vmap(
-            MLP,
-            variable_axes={"params": 0},
-            split_rngs={"params": True},
-            in_axes=None,
-            out_axes=0,
-            axis_size=self.num,
-        )
-        return members(self.hidden_dims, self.out_dim, self.last_scale, self.activation, name="members")(x)
+        hidden = list(self.hidden_dims)
+        widths, names, scales = hidden, [f"hidden_{i}" for i in range(len(hidden))], [SQRT2] * len(hidden)
+        if self.out_dim is not None:
+            widths = hidden + [self.out_dim]
+            names = names + ["out"]
+            scales = scales + [SQRT2 if self.last_scale is None else self.last_scale]
+        layers = _Members(self.num, tuple(widths), tuple(scales), tuple(names), name="members")(x.shape[-1])
+        activations = [self.activation] * len(hidden) + [lambda h: h] * (len(widths) - len(hidden))
+
+        lead, flat = x.shape[:-1], x.reshape(-1, x.shape[-1])
+        (kernel, bias), width = layers[0], widths[0]
+        wide = jnp.transpose(kernel, (1, 0, 2)).reshape(x.shape[-1], self.num * width)
+        h = activations[0](flat @ wide + bias.reshape(-1)).reshape(-1, self.num, width)
+        h = jnp.swapaxes(h, 0, 1) if len(layers) == 1 else h  # [num, batch, width] from here on
+        for i, ((kernel, bias), act) in enumerate(zip(layers[1:], activations[1:])):
+            spec = "bni,nio->nbo" if i == 0 else "nbi,nio->nbo"
+            h = act(jnp.einsum(spec, h, kernel) + bias[:, None, :])
+        return h.reshape(self.num, *lead, h.shape[-1])
