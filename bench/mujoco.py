@@ -1,8 +1,8 @@
 """Throughput of the MuJoCo suite: updates per second, environment steps included.
 
 For each algorithm (default config, HalfCheetah-v5, batch 256) this runs the real
-per-step work of ``omd/sac/train.py``: one env step, the compiled calls (insert and
-sample, then ``outer_steps`` updates and the next action) and the host fetch of the action. It prints
+per-step work of ``omd/sac/train.py``: one env step, the compiled calls (insert, then
+sample, ``outer_steps`` updates and the next action) and the host fetch of the action. It prints
 updates/s, the FLOPs of one step's compiled calls (XLA ``cost_analysis``) and the achieved
 GFLOP/s, for the device replay buffer (what training uses) and, with
 ``--replay=both``, for a host numpy buffer sampled in Python.
@@ -33,6 +33,7 @@ from omd.sac.config import SACConfig  # noqa: E402
 from omd.sac.update import init_buffer, make_env_step, make_host_replay_step, transition_spec  # noqa: E402
 
 FILL = 20_000  # transitions in the buffer before timing
+WINDOW = 100  # environment steps per timed window
 
 
 def _flops(compiled) -> float:
@@ -60,9 +61,8 @@ def bench(algo: str, kind: str, steps: int, capacity: int, env_name: str) -> tup
         buffer = replay.add_batch(init_buffer(obs_dim, action_dim, capacity), fill)
         step = make_env_step(agent, learn=True, policy=True)
         example = {k: v[0] for k, v in fill.items()}
-        batches = jax.eval_shape(step.store, state.key, buffer, example)[2]
-        flops = _flops(step.store.lower(state.key, buffer, example).compile())
-        flops += _flops(step.learn_and_act.lower(state, batches, obs).compile())
+        flops = _flops(step.store.lower(buffer, example).compile())
+        flops += _flops(step.learn_and_act.lower(state, buffer, obs).compile())
 
         def one(state, buffer, transition, next_obs):
             state, buffer, action, _ = step(state, buffer, transition, next_obs)
@@ -102,10 +102,14 @@ def bench(algo: str, kind: str, steps: int, capacity: int, env_name: str) -> tup
         return state, buffer, obs, action
 
     state, buffer, obs, action = run(20, state, buffer, obs, action)  # compile and warm up
-    start = time.perf_counter()
-    run(steps, state, buffer, obs, action)
-    rate = steps * agent.cfg.outer_steps / (time.perf_counter() - start)
-    return rate, flops
+    # The median over windows: on a shared 2-core VM, bursts of outside load swing a
+    # single long window by 20% or more.
+    rates = []
+    for _ in range(max(1, steps // WINDOW)):
+        start = time.perf_counter()
+        state, buffer, obs, action = run(min(WINDOW, steps), state, buffer, obs, action)
+        rates.append(min(WINDOW, steps) * agent.cfg.outer_steps / (time.perf_counter() - start))
+    return float(np.median(rates)), flops
 
 
 def main():
@@ -113,7 +117,8 @@ def main():
     parser.add_argument("--algos", default="omd,mle,vep,sac", help="comma-separated algorithms to time")
     parser.add_argument("--replay", choices=("device", "host", "both"), default="device",
                         help="replay buffer on the device (training's choice) or in host numpy")
-    parser.add_argument("--steps", type=int, default=500, help="timed environment steps per algorithm")
+    parser.add_argument("--steps", type=int, default=1000,
+                        help=f"timed environment steps per algorithm, in windows of {WINDOW}; the median window is printed")
     parser.add_argument("--capacity", type=int, default=1_000_000, help="replay capacity (default: max_steps)")
     parser.add_argument("--env_name", default="HalfCheetah-v5")
     args = parser.parse_args()

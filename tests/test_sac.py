@@ -9,7 +9,7 @@ from omd.sac import model_updates
 from omd.sac.agent import init_state, make_agent
 from omd.sac.config import SACConfig
 from omd.sac.networks import Actor, sample_action
-from omd.sac.value_step import critic_grad, critic_key, critic_loss, sac_step
+from omd.sac.value_step import critic_grad, critic_loss, noise, sac_step
 
 OBS, ACT, BATCH = 3, 2, 16
 
@@ -29,7 +29,8 @@ def test_tanh_gaussian_log_prob_matches_change_of_variables():
     actor = Actor((8,), ACT)
     obs = jax.random.normal(jax.random.PRNGKey(0), (64, OBS))
     params = actor.init(jax.random.PRNGKey(1), obs)
-    action, logp = jax.jit(lambda p: sample_action(actor, p, obs, jax.random.PRNGKey(2)))(params)
+    eps = jax.random.normal(jax.random.PRNGKey(2), (64, ACT))
+    action, logp = jax.jit(lambda p: sample_action(actor, p, obs, eps))(params)
     mean, log_std = jax.jit(actor.apply)(params, obs)
     pre = jnp.arctanh(jnp.clip(action, -1 + 1e-6, 1 - 1e-6))
     expected = jnp.sum(jax.scipy.stats.norm.logpdf(pre, mean, jnp.exp(log_std)) - jnp.log(1 - action**2), -1)
@@ -43,7 +44,7 @@ def test_target_follows_the_update_period():
     agent = make_agent(SACConfig(hidden_dims=(8,), target_update_period=2, tau=0.5), OBS, ACT)
     state = init_state(agent, jax.random.PRNGKey(0))
     batch = _batch(jax.random.PRNGKey(1))
-    step = jax.jit(lambda s, k: sac_step(agent, s, batch, k))
+    step = jax.jit(lambda s, k: sac_step(agent, s, batch, noise(agent, k, (2,), batch)))
     one, _ = step(state.sac, jax.random.PRNGKey(2))
     two, metrics = step(one, jax.random.PRNGKey(3))
     same = jax.tree.map(jnp.array_equal, one.target, state.sac.target)
@@ -57,13 +58,13 @@ def test_target_follows_the_update_period():
 def _converged_critic_solver(steps=4000, lr=0.1):
     """Gradient descent on the critic loss alone (actor, target, temperature fixed) to convergence."""
 
-    def solver(agent, sac, mbatch, key):
-        f_key = critic_key(key)
+    def solver(agent, sac, mbatch, steps_noise):
+        f_noise = steps_noise[-1, 0]
         w = jax.lax.fori_loop(
-            0, steps, lambda _, w: jax.tree.map(lambda p, g: p - lr * g, w, critic_grad(agent, w, sac, mbatch, f_key)[0]),
+            0, steps, lambda _, w: jax.tree.map(lambda p, g: p - lr * g, w, critic_grad(agent, w, sac, mbatch, f_noise)[0]),
             sac.critic.params,
         )
-        return sac, sac.replace(critic=sac.critic.replace(params=w)), f_key, {}
+        return sac, sac.replace(critic=sac.critic.replace(params=w)), f_noise, {}
 
     return solver
 
@@ -88,12 +89,12 @@ def test_omd_model_gradient_matches_finite_differences(method):
 
         grads, _, _ = jax.jit(lambda s: model_updates.omd_model_grad(agent, s, batch, key, solver))(state)
 
-        k_inner, k_outer = jax.random.split(key)
+        inner_noise, outer_noise = model_updates.omd_noise(agent, key, batch)
 
         @jax.jit
         def outer_loss(theta):
-            _, after, _, _ = solver(agent, state.sac, model_updates.model_batch(agent, theta, batch), k_inner)
-            return critic_loss(agent, after.critic.params, after, batch, k_outer)[0]
+            _, after, _, _ = solver(agent, state.sac, model_updates.model_batch(agent, theta, batch), inner_noise)
+            return critic_loss(agent, after.critic.params, after, batch, outer_noise)[0]
 
         theta = state.model.params
         identity_agent = make_agent(SACConfig(hidden_dims=(), model_hidden_dim=4), OBS, ACT)

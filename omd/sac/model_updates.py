@@ -28,7 +28,7 @@ import jax.numpy as jnp
 
 from omd import implicit
 from omd.sac.agent import Agent, AgentState, SACState, apply_grads
-from omd.sac.value_step import Batch, critic_grad, critic_key, critic_loss, sac_step, sac_steps
+from omd.sac.value_step import Batch, critic_grad, critic_loss, noise, sac_step, sac_steps
 
 
 def model_batch(agent: Agent, model_params, batch: Batch) -> Batch:
@@ -46,7 +46,8 @@ def _model_errors(agent: Agent, model_params, batch: Batch):
 def _with_model_sac(agent: Agent, state: AgentState, batch: Batch, key: jax.Array, loss_fn: Callable):
     (loss, info), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.model.params)
     model = apply_grads(state.model, grads, agent.model_opt)
-    sac, metrics = sac_steps(agent, state.sac, model_batch(agent, model.params, batch), key, agent.cfg.inner_steps)
+    steps_noise = noise(agent, key, (agent.cfg.inner_steps, 2), batch)
+    sac, metrics = sac_steps(agent, state.sac, model_batch(agent, model.params, batch), steps_noise)
     return state.replace(sac=sac, model=model), {**metrics, **info, "model_loss": loss}
 
 
@@ -71,47 +72,55 @@ def vep_update(agent: Agent, state: AgentState, batch: Batch, key: jax.Array):
 
 
 def sac_update(agent: Agent, state: AgentState, batch: Batch, key: jax.Array):
-    sac, metrics = sac_step(agent, state.sac, batch, key)
+    sac, metrics = sac_step(agent, state.sac, batch, noise(agent, key, (2,), batch))
     return state.replace(sac=sac), metrics
 
 
-def inner_sac_solver(agent: Agent, sac: SACState, mbatch: Batch, key: jax.Array):
-    """``inner_steps`` SAC steps on the model batch.
+def inner_sac_solver(agent: Agent, sac: SACState, mbatch: Batch, steps_noise: jax.Array):
+    """One SAC step on the model batch per entry of ``steps_noise`` ``[inner_steps, 2, batch, action]``.
 
-    Returns ``(sac_before_last, sac_after, last_key, metrics)``: OMD's ``f`` is the
-    critic gradient of the last step, so it needs the state that step started from.
+    Returns ``(sac_before_last, sac_after, last_critic_noise, metrics)``: OMD's ``f``
+    is the critic gradient of the last step, so it needs the state that step
+    started from and the noise of its next actions.
     """
-    num = agent.cfg.inner_steps
-    keys = jax.random.split(key, num)
     before = sac
-    if num > 1:
-        before, _ = jax.lax.scan(lambda s, k: sac_step(agent, s, mbatch, k), sac, keys[:-1])
-    after, metrics = sac_step(agent, before, mbatch, keys[-1])
-    return before, after, critic_key(keys[-1]), metrics
+    if steps_noise.shape[0] > 1:
+        before, _ = jax.lax.scan(lambda s, n: sac_step(agent, s, mbatch, n), sac, steps_noise[:-1])
+    last = steps_noise[-1]
+    after, metrics = sac_step(agent, before, mbatch, last)
+    # last[0] is the very slice sac_step takes, so XLA shares f's target computation with this step's.
+    return before, after, last[0], metrics
+
+
+def omd_noise(agent: Agent, key: jax.Array, batch: Batch):
+    """All of one OMD update's noise from one draw: ``(inner [K, 2, B, A], outer [B, A])``."""
+    k = agent.cfg.inner_steps
+    drawn = noise(agent, key, (2 * k + 1,), batch)
+    return drawn[:-1].reshape(k, 2, *drawn.shape[1:]), drawn[-1]
 
 
 def omd_model_grad(agent: Agent, state: AgentState, batch: Batch, key: jax.Array, solver=inner_sac_solver):
     """Model gradient of the outer (real-data critic) loss, the solved SAC state and metrics.
 
-    ``solver(agent, sac, model_batch, key)`` has ``inner_sac_solver``'s contract;
-    tests swap in one that solves the critic to convergence.
+    ``solver(agent, sac, model_batch, steps_noise)`` has ``inner_sac_solver``'s
+    contract; tests swap in one that solves the critic to convergence.
     """
-    k_inner, k_outer = jax.random.split(key)
+    inner_noise, outer_noise = omd_noise(agent, key, batch)
     cfg = agent.cfg
     options = {"damping": cfg.cg_damping, "maxiter": cfg.cg_maxiter} if cfg.implicit == "cg" else {}
 
     def outer(theta):
         fixed = jax.lax.stop_gradient(theta)
-        before, after, f_key, metrics = solver(agent, state.sac, model_batch(agent, fixed, batch), k_inner)
+        before, after, f_noise, metrics = solver(agent, state.sac, model_batch(agent, fixed, batch), inner_noise)
 
         def f(w, th):
-            return critic_grad(agent, w, before, model_batch(agent, th, batch), f_key)[0]
+            return critic_grad(agent, w, before, model_batch(agent, th, batch), f_noise)[0]
 
         w_star, (after, metrics) = implicit.root_solve(
             f, lambda w0, th: (after.critic.params, (after, metrics)), state.sac.critic.params, theta,
             method=cfg.implicit, **options,
         )
-        loss, info = critic_loss(agent, w_star, after, batch, k_outer)
+        loss, info = critic_loss(agent, w_star, after, batch, outer_noise)
         return loss, (after, metrics, info)
 
     (loss, (sac, metrics, info)), grads = jax.value_and_grad(outer, has_aux=True)(state.model.params)

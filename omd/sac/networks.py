@@ -66,11 +66,15 @@ class ValueEnsemble(nn.Module):
         return Ensemble(self.num, self.hidden_dims, 1, last_scale=None)(obs)[..., 0]
 
 
-def sample_action(actor: Actor, params, obs, key):
-    """A reparameterised tanh-Gaussian sample and its log-probability (summed over action dims)."""
+def sample_action(actor: Actor, params, obs, noise):
+    """A reparameterised tanh-Gaussian sample and its log-probability (summed over action dims).
+
+    ``noise`` is standard normal, shaped like the action batch. Callers draw all of
+    an update's noise in one ``jax.random.normal`` call: on CPU each call costs tens
+    of microseconds whatever its size.
+    """
     mean, log_std = actor.apply(params, obs)
     std = jnp.exp(log_std)
-    noise = jax.random.normal(key, mean.shape, mean.dtype)
     pre = mean + std * noise
     action = jnp.tanh(pre)
     gauss = -0.5 * noise**2 - log_std - 0.5 * jnp.log(2 * jnp.pi)

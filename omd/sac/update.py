@@ -1,10 +1,13 @@
 """The per-environment-step compiled calls.
 
-Per environment step the host makes two compiled calls: one stores the transition
-in the device replay buffer and samples the step's ``outer_steps`` batches, the
-other runs the updates (inside one ``lax.scan``) and returns the action for the
-next step. State and buffer are donated so XLA updates them in place; metrics
-stay on the device until the host asks for them at a log interval.
+Per environment step the host makes two compiled calls: ``store`` writes the
+transition into the device replay buffer in place (donated), ``learn_and_act``
+samples the step's ``outer_steps`` batches from the buffer, runs the updates
+(inside one ``lax.scan``) and returns the action for the next step. The second
+call only reads the buffer: fused with the write, XLA copies the whole donated
+buffer every step (about 200 ms at a capacity of 1M on CPU) instead of updating
+it in place. Metrics stay on the device until the host asks for them at a log
+interval.
 """
 
 from __future__ import annotations
@@ -52,14 +55,17 @@ def make_update(agent: Agent) -> Callable:
     return update
 
 
+def _draw_action(agent: Agent, actor_params, obs, key: jax.Array, policy: bool):
+    """The next environment action: a policy sample, or uniform in [-1, 1] before ``start_training``."""
+    if not policy:
+        return jax.random.uniform(key, (agent.action_dim,), jnp.float32, -1.0, 1.0)
+    noise = jax.random.normal(key, (1, agent.action_dim), jnp.float32)
+    return sample_action(agent.actor, actor_params, obs[None], noise)[0][0]
+
+
 def _next_action(agent: Agent, state: AgentState, next_obs, policy: bool):
     key, k_act = jax.random.split(state.key)
-    if policy:
-        action, _ = sample_action(agent.actor, state.sac.actor.params, next_obs[None], k_act)
-        action = action[0]
-    else:
-        action = jax.random.uniform(k_act, (agent.action_dim,), jnp.float32, -1.0, 1.0)
-    return state.replace(key=key), action
+    return state.replace(key=key), _draw_action(agent, state.sac.actor.params, next_obs, k_act, policy)
 
 
 def make_env_step(agent: Agent, learn: bool, policy: bool) -> Callable:
@@ -67,39 +73,39 @@ def make_env_step(agent: Agent, learn: bool, policy: bool) -> Callable:
 
     ``learn``: run the updates (from ``start_training`` on); ``policy``: act with
     the actor instead of uniformly at random. ``metrics`` is ``{}`` when not learning.
-
-    Two compiled calls: insert + sample, then update + act. Fused into one call,
-    XLA copies the whole donated buffer every step (about 200 ms at a capacity of
-    1M on CPU) instead of updating it in place; split, the insert is in place.
+    ``step.store``, ``step.learn_and_act`` (reads the device buffer) and
+    ``step.learn_and_act_on`` (takes the ``[outer_steps, batch]`` batches, for a
+    host replay) are the compiled calls.
     """
     update = make_update(agent)
-    batch_size, outer = agent.cfg.batch_size, agent.cfg.outer_steps
-
-    # Takes the key, not the whole state: every pytree leaf passed costs dispatch time.
-    @functools.partial(jax.jit, donate_argnums=(0, 1))
-    def store(key, buffer, transition):
-        buffer = replay.add(buffer, transition)
-        if not learn:
-            return key, buffer, None
-        key, k_sample = jax.random.split(key)
-        batches = jax.vmap(lambda k: replay.sample(buffer, k, batch_size))(jax.random.split(k_sample, outer))
-        return key, buffer, batches
+    batch_size = agent.cfg.batch_size
 
     @functools.partial(jax.jit, donate_argnums=(0,))
-    def learn_and_act(state, batches, next_obs):
+    def store(buffer, transition):
+        return replay.add(buffer, transition)
+
+    def learn_then_act(state, batch_fn, next_obs):
+        key, k_act, k_learn = jax.random.split(state.key, 3)
         metrics = {}
         if learn:
-            state, metrics = update(state, lambda _key, i: jax.tree.map(lambda b: b[i], batches))
-        state, action = _next_action(agent, state, next_obs, policy)
-        return state, action, metrics
+            state, metrics = update(state.replace(key=k_learn), batch_fn)
+        action = _draw_action(agent, state.sac.actor.params, next_obs, k_act, policy)
+        return state.replace(key=key), action, metrics
+
+    @functools.partial(jax.jit, donate_argnums=(0,))
+    def learn_and_act(state, buffer, next_obs):
+        return learn_then_act(state, lambda k, _i: replay.sample(buffer, k, batch_size), next_obs)
+
+    @functools.partial(jax.jit, donate_argnums=(0,))
+    def learn_and_act_on(state, batches, next_obs):
+        return learn_then_act(state, lambda _k, i: jax.tree.map(lambda b: b[i], batches), next_obs)
 
     def step(state, buffer, transition, next_obs):
-        key, buffer, batches = store(state.key, buffer, transition)
-        state = state.replace(key=key)
-        state, action, metrics = learn_and_act(state, batches, next_obs)
+        buffer = store(buffer, transition)
+        state, action, metrics = learn_and_act(state, buffer, next_obs)
         return state, buffer, action, metrics
 
-    step.store, step.learn_and_act = store, learn_and_act
+    step.store, step.learn_and_act, step.learn_and_act_on = store, learn_and_act, learn_and_act_on
     return step
 
 
@@ -109,7 +115,7 @@ def make_host_replay_step(agent: Agent) -> Callable:
     ``batches`` has a leading ``outer_steps`` axis. Used by the benchmark that
     compares host and device replay.
     """
-    return make_env_step(agent, learn=True, policy=True).learn_and_act
+    return make_env_step(agent, learn=True, policy=True).learn_and_act_on
 
 
 def make_eval_action(agent: Agent) -> Callable:

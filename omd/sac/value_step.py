@@ -16,14 +16,23 @@ from omd.sac.networks import sample_action
 Batch = dict  # obs, action, reward, mask, next_obs
 
 
-def critic_loss(agent: Agent, critic_params, sac: SACState, batch: Batch, key: jax.Array):
+def noise(agent: Agent, key: jax.Array, shape: tuple[int, ...], batch: Batch) -> jax.Array:
+    """Standard-normal action noise ``[*shape, batch, action_dim]`` for the policy samples of ``batch``.
+
+    Every update draws all its noise in one call: on CPU the threefry generator
+    costs tens of microseconds per call, more than the arithmetic it feeds.
+    """
+    return jax.random.normal(key, (*shape, batch["obs"].shape[0], agent.action_dim), batch["obs"].dtype)
+
+
+def critic_loss(agent: Agent, critic_params, sac: SACState, batch: Batch, next_noise: jax.Array):
     """Soft Bellman error of both heads against the min of the target heads.
 
-    The target is not stop-gradiented: it depends on the critic only through the
-    separate target parameters, and for OMD its gradient w.r.t. the model's
-    (reward, next state) is the point.
+    ``next_noise`` draws the next actions. The target is not stop-gradiented: it
+    depends on the critic only through the separate target parameters, and for OMD
+    its gradient w.r.t. the model's (reward, next state) is the point.
     """
-    next_action, next_logp = sample_action(agent.actor, sac.actor.params, batch["next_obs"], key)
+    next_action, next_logp = sample_action(agent.actor, sac.actor.params, batch["next_obs"], next_noise)
     next_q = agent.critic.apply(sac.target, batch["next_obs"], next_action).min(0)
     temp = jnp.exp(sac.temp.params)
     target = batch["reward"] + agent.cfg.discount * batch["mask"] * (next_q - temp * next_logp)
@@ -32,18 +41,13 @@ def critic_loss(agent: Agent, critic_params, sac: SACState, batch: Batch, key: j
     return loss, {"critic_loss": loss, "q": q.mean()}
 
 
-def critic_grad(agent: Agent, critic_params, sac: SACState, batch: Batch, key: jax.Array):
-    return jax.grad(critic_loss, argnums=1, has_aux=True)(agent, critic_params, sac, batch, key)
+def critic_grad(agent: Agent, critic_params, sac: SACState, batch: Batch, next_noise: jax.Array):
+    return jax.grad(critic_loss, argnums=1, has_aux=True)(agent, critic_params, sac, batch, next_noise)
 
 
-def critic_key(key: jax.Array) -> jax.Array:
-    """The noise key ``sac_step`` uses for the critic's next actions (OMD's f reuses it)."""
-    return jax.random.split(key)[0]
-
-
-def sac_step(agent: Agent, sac: SACState, batch: Batch, key: jax.Array):
-    k_critic, k_actor = jax.random.split(key)
-    grads, info = critic_grad(agent, sac.critic.params, sac, batch, k_critic)
+def sac_step(agent: Agent, sac: SACState, batch: Batch, step_noise: jax.Array):
+    """``step_noise[0]`` draws the critic's next actions, ``step_noise[1]`` the actor's actions."""
+    grads, info = critic_grad(agent, sac.critic.params, sac, batch, step_noise[0])
     critic = apply_grads(sac.critic, grads, agent.critic_opt)
     step = sac.step + 1
     ema = optax.incremental_update(critic.params, sac.target, agent.cfg.tau)
@@ -54,7 +58,7 @@ def sac_step(agent: Agent, sac: SACState, batch: Batch, key: jax.Array):
     temp = jnp.exp(sac.temp.params)
 
     def actor_loss(actor_params):
-        action, logp = sample_action(agent.actor, actor_params, batch["obs"], k_actor)
+        action, logp = sample_action(agent.actor, actor_params, batch["obs"], step_noise[1])
         q = agent.critic.apply(critic.params, batch["obs"], action).min(0)
         return jnp.mean(temp * logp - q), -logp.mean()
 
@@ -72,9 +76,10 @@ def sac_step(agent: Agent, sac: SACState, batch: Batch, key: jax.Array):
     return new, metrics
 
 
-def sac_steps(agent: Agent, sac: SACState, batch: Batch, key: jax.Array, num: int):
-    """``num`` SAC steps on one batch inside a ``lax.scan``; metrics of the last step."""
-    if num == 1:
-        return sac_step(agent, sac, batch, key)
-    sac, metrics = jax.lax.scan(lambda s, k: sac_step(agent, s, batch, k), sac, jax.random.split(key, num))
+def sac_steps(agent: Agent, sac: SACState, batch: Batch, steps_noise: jax.Array):
+    """One SAC step per leading entry of ``steps_noise`` ``[num, 2, batch, action]``, on one batch
+    inside a ``lax.scan``; metrics of the last step."""
+    if steps_noise.shape[0] == 1:
+        return sac_step(agent, sac, batch, steps_noise[0])
+    sac, metrics = jax.lax.scan(lambda s, n: sac_step(agent, s, batch, n), sac, steps_noise)
     return sac, jax.tree.map(lambda m: m[-1], metrics)
