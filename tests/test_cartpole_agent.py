@@ -1,5 +1,9 @@
 """The soft-Q library: determinism and compile-once chunks (the implicit gradient: test_cartpole_implicit.py)."""
 
+import subprocess
+import sys
+import textwrap
+
 import jax
 import numpy as np
 
@@ -54,3 +58,26 @@ def test_chunks_of_any_length_share_one_compilation():
         assert int(sums["num_updates"]) == max(0, t1 - max(t0, 99))
     assert len(traces) == 1
     assert int(state.buffer.size) == 131
+
+
+def test_ten_vmapped_vep_seeds_initialise_as_single_seeds():
+    """Ten vmapped VEP inits once deadlocked XLA:CPU (many batched QR initialisers side by side).
+
+    ``loop.init`` maps over the seeds when vmapped. Run in a subprocess so that a
+    regression fails on the timeout instead of hanging the test run.
+    """
+    code = textwrap.dedent("""
+        import jax, jax.numpy as jnp
+        from omd.soft_q import SoftQConfig, make_loop
+        loop = make_loop(SoftQConfig(agent_type="vep", num_train_steps=2000))
+        keys = jax.vmap(jax.random.key)(jnp.arange(10, dtype=jnp.uint32))
+        seeds = jax.jit(jax.vmap(loop.init))(keys)
+        one = jax.jit(loop.init)(keys[3])
+        data = lambda x: jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x
+        same = [bool(jnp.array_equal(data(a)[3], data(b))) for a, b in zip(jax.tree.leaves(seeds), jax.tree.leaves(one))]
+        print("leaves", len(same), "equal", sum(same))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    count = proc.stdout.split()
+    assert count[0] == "leaves" and int(count[1]) > 50 and count[1] == count[3], proc.stdout

@@ -78,7 +78,21 @@ def make_loop(config: SoftQConfig) -> Loop:
     agent = agent_lib.make_agent(config, env.obs_dim, env.num_actions)
     update = UPDATES[config.agent_type]
 
+    @jax.custom_batching.custom_vmap
     def init(key: jax.Array) -> TrainState:
+        return init_one(key)
+
+    @init.def_vmap
+    def _init_seeds(axis_size, in_batched, keys):
+        # Seeds one after another: XLA:CPU (jax 0.10.2) can deadlock running many
+        # batched QR factorisations (the orthogonal initialisers) side by side;
+        # ten vmapped VEP seeds hung here. Initialisation is a negligible cost.
+        if not in_batched[0]:
+            return init_one(keys), False
+        state = jax.lax.map(init_one, keys)
+        return state, jax.tree.map(lambda _: True, state)
+
+    def init_one(key: jax.Array) -> TrainState:
         key_agent, key_env, key_run, key_eval = jax.random.split(key, 4)
         obs, env_state = env.reset(key_env)
         return TrainState(
