@@ -21,17 +21,25 @@ def test_mlp_initialisation_is_orthogonal_with_small_last_layer():
     assert not np.any(np.asarray(params["hidden_0"]["bias"]))
 
 
-def test_ensemble_members_are_independent_and_batched():
-    model = nets.Ensemble(num=3, hidden_dims=(8,), out_dim=2)
-    params = model.init(jax.random.key(0), jnp.ones((5, 4)))
-    out = model.apply(params, jnp.ones((5, 4)))
-    assert out.shape == (3, 5, 2)
-    kernels = params["params"]["members"]["hidden_0"]["kernel"]
+@pytest.mark.parametrize("hidden", [(), (8,), (8, 6)])
+def test_ensemble_members_are_independent_mlps(hidden):
+    model = nets.Ensemble(num=3, hidden_dims=hidden, out_dim=2, last_scale=None)
+    x = jax.random.normal(jax.random.key(1), (2, 5, 4))  # two leading batch axes
+    params = model.init(jax.random.key(0), x)
+    out = model.apply(params, x)
+    assert out.shape == (3, 2, 5, 2)
+    first = "hidden_0" if hidden else "out"
+    kernels = params["params"]["members"][first]["kernel"]
     assert not np.allclose(kernels[0], kernels[1])
-    # member 1 alone equals a plain MLP with member 1's parameters
-    member = jax.tree.map(lambda x: x[1], params["params"]["members"])
-    single = nets.MLP((8,), 2).apply({"params": member}, jnp.ones((5, 4)))
-    np.testing.assert_allclose(out[1], single, rtol=1e-6)
+    for i in range(3):
+        # each member is orthogonally initialised on its own (orthonormal along the short side, times sqrt 2)
+        k = kernels[i] if kernels.shape[1] <= kernels.shape[2] else kernels[i].T
+        np.testing.assert_allclose(k @ k.T, 2 * np.eye(k.shape[0]), atol=1e-5)
+        # and computes exactly a plain MLP with its own parameters, batched or not
+        member = jax.tree.map(lambda p: p[i], params["params"]["members"])
+        single = nets.MLP(hidden, 2, last_scale=None).apply({"params": member}, x)
+        np.testing.assert_allclose(out[i], single, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(model.apply(params, x[0, 0])[i], single[0, 0], rtol=1e-5, atol=1e-6)
 
 
 def test_logger_writes_csv_tensorboard_and_console(tmp_path, capsys):
