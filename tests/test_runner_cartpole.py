@@ -9,10 +9,11 @@ import pandas as pd
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def runner(*args):
+def runner(*args, timeout=900):
+    """``python runner.py ARGS`` from the repository root: ``(returncode, stdout, stderr)``."""
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "runner.py", *map(str, args)], capture_output=True,
-                          text=True, cwd=REPO, env=env, timeout=900)
+                          text=True, cwd=REPO, env=env, timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr
 
 

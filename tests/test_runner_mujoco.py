@@ -1,22 +1,14 @@
 """A tiny HalfCheetah sweep through the real MuJoCo CLI: config overrides, local run, plot.
 Slow (two SAC compilations), so out of the default run: ``pytest -m slow tests/test_runner_mujoco.py``."""
 
-import os
-import subprocess
-import sys
+import functools
 import textwrap
 
 import pandas as pd
 import pytest
+from test_runner_cartpole import runner
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def runner(*args):
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "runner.py", *map(str, args)], capture_output=True,
-                          text=True, cwd=REPO, env=env, timeout=1200)
-    return proc.returncode, proc.stdout, proc.stderr
+runner = functools.partial(runner, timeout=1200)  # two SAC compilations
 
 
 @pytest.mark.slow
