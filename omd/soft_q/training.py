@@ -84,11 +84,10 @@ def make_loop(config: SoftQConfig) -> Loop:
 
     @init.def_vmap
     def _init_seeds(axis_size, in_batched, keys):
-        # Seeds one after another: XLA:CPU (jax 0.10.2) can deadlock running many
-        # batched QR factorisations (the orthogonal initialisers) side by side;
-        # ten vmapped VEP seeds hung here. Initialisation is a negligible cost.
-        if not in_batched[0]:
-            return init_one(keys), False
+        # The key is init's only input, so it is the batched one. Seeds one after
+        # another: XLA:CPU (jax 0.10.2) can deadlock running many batched QR
+        # factorisations (the orthogonal initialisers) side by side; ten vmapped
+        # VEP seeds hung here. Initialisation is a negligible cost.
         state = jax.lax.map(init_one, keys)
         return state, jax.tree.map(lambda _: True, state)
 
