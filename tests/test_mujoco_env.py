@@ -1,5 +1,10 @@
 """Gymnasium MuJoCo wrappers: ids, action scaling, distractors, snapshots, video."""
 
+import ctypes.util
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -92,3 +97,24 @@ def test_video_of_an_evaluation_episode(tmp_path):
     assert ret > 0
     frames = iio.imread(path)
     assert frames.ndim == 4 and frames.shape[0] >= 3 and frames.shape[-1] == 3
+
+
+def _make_env_in_subprocess(mujoco_gl: str, render: bool) -> str:
+    """make_env in a fresh process (MuJoCo fixes its GL backend at import) with MUJOCO_GL set; prints the error."""
+    code = (f"from omd.envs import mujoco as m\ntry:\n    m.make_env('InvertedPendulum-v5', 0, render={render})\n"
+            "    print('no error')\nexcept ValueError as err:\n    print(err)")
+    # mujoco sets PYOPENGL_PLATFORM for its backend when imported, as this test process did.
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "PYOPENGL_PLATFORM")} | {"MUJOCO_GL": mujoco_gl}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120).stdout
+
+
+def test_missing_gl_library_is_named():
+    if ctypes.util.find_library("OSMesa"):
+        pytest.skip("OSMesa is installed, so MUJOCO_GL=osmesa works here")
+    out = _make_env_in_subprocess("osmesa", render=False)
+    assert "MUJOCO_GL='osmesa'" in out and "Unset MUJOCO_GL" in out
+
+
+def test_save_video_without_headless_gl_stops_before_training():
+    out = _make_env_in_subprocess("glfw", render=True)  # no display: glfw cannot open a context
+    assert "--save_video needs headless OpenGL" in out and "apt install libegl1" in out

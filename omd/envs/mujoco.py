@@ -11,13 +11,17 @@ episode statistics).
 
 from __future__ import annotations
 
+import ctypes.util
 import json
 import os
 import re
 from typing import Any
 
-# Headless rendering for --save_video: must be set before mujoco creates a GL context.
-os.environ.setdefault("MUJOCO_GL", "egl")
+# Headless rendering for --save_video through EGL. MuJoCo picks its GL backend when gymnasium's
+# MuJoCo envs are first imported, so this must happen before then. Only where libEGL exists: with
+# MUJOCO_GL=egl and no libEGL (bare GPU nodes), that import fails even for runs that never render.
+if "MUJOCO_GL" not in os.environ and ctypes.util.find_library("EGL"):
+    os.environ["MUJOCO_GL"] = "egl"
 
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
@@ -95,6 +99,11 @@ def make_env(env_name: str, seed: int, dim_distract: int = 0, render: bool = Fal
         env = gym.make(env_name, render_mode="rgb_array" if render else None)
     except gym.error.Error as err:
         raise ValueError(f"Unknown environment {env_name!r} ({err}); try --env_name=HalfCheetah-v5.") from None
+    except (AttributeError, ImportError) as err:  # `import mujoco` loads the GL backend MUJOCO_GL names
+        raise ValueError(
+            f"Importing mujoco failed with MUJOCO_GL={os.environ.get('MUJOCO_GL')!r} ({type(err).__name__}: {err}): "
+            "that OpenGL library is missing. Unset MUJOCO_GL, or install it (egl: libegl1; osmesa: libosmesa6)."
+        ) from None
     if not isinstance(env.action_space, gym.spaces.Box):
         raise ValueError(
             f"{env_name} has a {type(env.action_space).__name__} action space; SAC needs continuous (Box) "
@@ -107,7 +116,22 @@ def make_env(env_name: str, seed: int, dim_distract: int = 0, render: bool = Fal
     env = EpisodeStats(env)
     env.reset(seed=seed)
     env.action_space.seed(seed)
+    if render:
+        _check_rendering(env)
     return env
+
+
+def _check_rendering(env: gym.Env) -> None:
+    """Render one frame now, so a machine without headless OpenGL stops before training, not at the first video."""
+    try:
+        env.render()
+    except Exception as err:  # noqa: BLE001 - the GL stack fails in many ways (missing lib, no device)
+        backend = os.environ.get("MUJOCO_GL", "unset (glfw, needs a display)")
+        raise ValueError(
+            f"--save_video needs headless OpenGL, which failed with MUJOCO_GL={backend} ({type(err).__name__}: "
+            f"{err}). Install EGL (Debian/Ubuntu: apt install libegl1 libegl-mesa0), or OSMesa (libosmesa6) with "
+            "MUJOCO_GL=osmesa, or run without --save_video."
+        ) from None
 
 
 def _find(env: gym.Env, cls: type) -> Any:
