@@ -2,7 +2,8 @@
 
 For each algorithm (default config, HalfCheetah-v5, batch 256) this runs the real
 per-step work of ``omd/sac/train.py``: one env step, the compiled calls (insert, then
-sample, ``outer_steps`` updates and the next action) and the host fetch of the action. It prints
+sample, ``outer_steps`` updates and the next action: two calls on CPU, one on GPU) and the
+host fetch of the action. It prints
 updates/s, the FLOPs of one step's compiled calls (XLA ``cost_analysis``) and the achieved
 GFLOP/s, for the device replay buffer (what training uses) and, with
 ``--replay=both``, for a host numpy buffer sampled in Python.
@@ -30,7 +31,7 @@ from omd import replay  # noqa: E402
 from omd.envs.mujoco import make_env  # noqa: E402
 from omd.sac.agent import init_state, make_agent  # noqa: E402
 from omd.sac.config import SACConfig  # noqa: E402
-from omd.sac.update import init_buffer, make_env_step, make_host_replay_step, transition_spec  # noqa: E402
+from omd.sac.update import init_buffer, make_env_step, make_host_replay_step, pack_step, transition_spec  # noqa: E402
 
 FILL = 20_000  # transitions in the buffer before timing
 WINDOW = 100  # environment steps per timed window
@@ -60,9 +61,12 @@ def bench(algo: str, kind: str, steps: int, capacity: int, env_name: str) -> tup
     if kind == "device":
         buffer = replay.add_batch(init_buffer(obs_dim, action_dim, capacity), fill)
         step = make_env_step(agent, learn=True, policy=True)
-        example = {k: v[0] for k, v in fill.items()}
-        flops = _flops(step.store.lower(buffer, example).compile())
-        flops += _flops(step.learn_and_act.lower(state, buffer, obs).compile())
+        packed = pack_step({k: v[0] for k, v in fill.items()}, obs)
+        if step.fused:
+            flops = _flops(step.store_learn_and_act.lower(state, buffer, packed).compile())
+        else:
+            flops = _flops(step.store.lower(buffer, packed).compile())
+            flops += _flops(step.learn_and_act.lower(state, buffer, obs).compile())
 
         def one(state, buffer, transition, next_obs):
             state, buffer, action, _ = step(state, buffer, transition, next_obs)

@@ -111,3 +111,33 @@ def test_omd_model_gradient_matches_finite_differences(method):
             np.testing.assert_allclose(jnp.dot(g, flat(d)), fd, rtol=1e-4, atol=1e-7)
         # The identity approximation gives a different direction on the same problem.
         assert not np.allclose(g, g_id, rtol=1e-2)
+
+
+@pytest.mark.parametrize("algo", ["omd", "sac"])
+def test_fused_and_two_call_steps_store_the_transition_and_agree(algo):
+    from omd import replay
+    from omd.sac.update import init_buffer, make_env_step
+
+    agent = make_agent(SACConfig(algo=algo, hidden_dims=(8,), model_hidden_dim=8, batch_size=4), OBS, ACT)
+    rng = np.random.default_rng(0)
+    steps = [({"obs": rng.standard_normal(OBS, np.float32), "action": rng.uniform(-1, 1, ACT).astype(np.float32),
+               "reward": np.float32(rng.standard_normal()), "mask": np.float32(i != 3),
+               "next_obs": rng.standard_normal(OBS, np.float32)}, rng.standard_normal(OBS, np.float32))
+             for i in range(6)]
+    results = []
+    for fused in (False, True):
+        step = make_env_step(agent, learn=True, policy=True, fused=fused)
+        state, buffer = init_state(agent, jax.random.PRNGKey(0)), init_buffer(OBS, ACT, capacity=4)
+        actions = []
+        for transition, next_obs in steps:
+            state, buffer, action, metrics = step(state, buffer, transition, next_obs)
+            actions.append(np.asarray(action))
+        # Capacity 4 after 6 steps: slots hold steps 4, 5, 2, 3, each field where it belongs.
+        for slot, i in enumerate((4, 5, 2, 3)):
+            for k, v in steps[i][0].items():
+                np.testing.assert_array_equal(buffer.data[k][slot], v)
+        assert int(buffer.size) == 4 and int(buffer.ptr) == 2
+        results.append((state, actions, metrics))
+    (s0, a0, m0), (s1, a1, m1) = results
+    assert set(m0) == set(m1) == set(step.metric_shapes(s1, buffer))
+    jax.tree.map(lambda x, y: np.testing.assert_array_equal(np.asarray(x), np.asarray(y)), (s0, a0, m0), (s1, a1, m1))

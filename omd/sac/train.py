@@ -37,7 +37,7 @@ from omd.envs import mujoco as envs
 from omd.logging import Logger, StepTimer, format_line
 from omd.sac import config as config_lib
 from omd.sac.agent import init_state, make_agent
-from omd.sac.update import _next_action, init_buffer, make_env_step, make_eval_action, transition_spec
+from omd.sac.update import _next_action, init_buffer, make_env_step, make_eval_action
 
 CHECKPOINT = "checkpoint.msgpack"
 LOGS = ("train.csv", "eval.csv")
@@ -184,7 +184,7 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
 
     timer = StepTimer(host["step"])
     # NaN until learning starts: train.csv gets all its columns from the first row on.
-    shapes = jax.eval_shape(steps[(True, True)], state, buffer, transition_spec(obs_dim, action_dim), obs)[3]
+    shapes = steps[(True, True)].metric_shapes(state, buffer)
     metrics = {k: np.float32(np.nan) for k in shapes}
     start = host["step"] + 1
     bar = tqdm(total=run.max_steps, initial=start - 1, disable=not run.tqdm, smoothing=0.05, unit="step",
