@@ -89,11 +89,11 @@ def test_video_of_an_evaluation_episode(tmp_path):
         pytest.skip("No headless OpenGL backend (MUJOCO_GL=egl needs libegl1 + libegl-mesa0; osmesa needs libosmesa6).")
     import imageio.v3 as iio
 
-    from omd.sac.train import evaluate
+    from omd.sac.evaluation import evaluate, make_eval_envs
 
-    env = envs.make_env("InvertedPendulum-v5", seed=0, render=True)
+    eval_envs = make_eval_envs("InvertedPendulum-v5", seed=0, dim_distract=0, episodes=2, video=True)
     path = tmp_path / "video" / "eval.mp4"
-    ret = evaluate(env, lambda params, obs: np.zeros(1, np.float32), None, episodes=2, video_path=str(path))
+    ret = evaluate(eval_envs, lambda params, obs: np.zeros((len(obs), 1), np.float32), None, video_path=str(path))
     assert ret > 0
     frames = iio.imread(path)
     assert frames.ndim == 4 and frames.shape[0] >= 3 and frames.shape[-1] == 3
@@ -118,3 +118,22 @@ def test_missing_gl_library_is_named():
 def test_save_video_without_headless_gl_stops_before_training():
     out = _make_env_in_subprocess("glfw", render=True)  # no display: glfw cannot open a context
     assert "--save_video needs headless OpenGL" in out and "apt install libegl1" in out
+
+
+def test_lockstep_evaluation_matches_episodes_run_one_by_one():
+    from omd.sac.evaluation import evaluate, make_eval_envs
+
+    weights = np.random.default_rng(0).standard_normal((4, 1)).astype(np.float32)
+    act = lambda params, obs: np.tanh(obs @ params)  # noqa: E731 - ends episodes at different steps
+    lengths, returns = [], []
+    for k in range(5):  # what make_eval_envs(seed=7) gives episode k, stepped alone
+        env, total, done = envs.make_env("InvertedPendulum-v5", seed=7 + k), 0.0, False
+        obs, _ = env.reset()
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(act(weights, obs[None])[0])
+            total, done = total + reward, terminated or truncated
+        lengths.append(info["episode"]["length"])
+        returns.append(total)
+    assert len(set(lengths)) > 1
+    eval_envs = make_eval_envs("InvertedPendulum-v5", seed=7, dim_distract=0, episodes=5, video=False)
+    assert evaluate(eval_envs, act, weights) == pytest.approx(np.mean(returns))

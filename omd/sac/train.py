@@ -1,7 +1,8 @@
 """The host training loop of the MuJoCo suite, with evaluation, logging and resume.
 
-Two compiled calls per environment step (``omd.sac.update``); the environment runs
-in C MuJoCo on the host. Outputs under ``save_dir``:
+One or two compiled calls per environment step (``omd.sac.update``); the environment
+runs in C MuJoCo on the host, and evaluations step their episodes side by side
+(``omd.sac.evaluation``). Outputs under ``save_dir``:
 
 - ``<seed>.txt``: (timesteps, average evaluation return) rows, as the original;
 - ``<seed>/train.csv`` and ``<seed>/eval.csv``;
@@ -36,6 +37,7 @@ from omd import checkpoint
 from omd.envs import mujoco as envs
 from omd.logging import Logger, StepTimer, format_line
 from omd.sac import config as config_lib
+from omd.sac import evaluation
 from omd.sac.agent import init_state, make_agent
 from omd.sac.update import _next_action, init_buffer, make_env_step, make_eval_action
 
@@ -57,27 +59,6 @@ def _fingerprint(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig) -> 
     fields = {**dataclasses.asdict(agent_cfg), "hidden_dims": list(agent_cfg.hidden_dims)}
     return {**fields, "env_name": run.env_name, "dim_distract": run.dim_distract, "seed": run.seed,
             "start_training": run.start_training}
-
-
-def evaluate(env, act, actor_params, episodes: int, video_path: str | None = None) -> float:
-    """Average return of ``episodes`` deterministic episodes; the first one is filmed if asked."""
-    returns, frames = [], []
-    for episode in range(episodes):
-        obs, _ = env.reset()
-        film = video_path is not None and episode == 0
-        while True:
-            if film:
-                frames.append(env.render())
-            obs, _, terminated, truncated, info = env.step(np.asarray(act(actor_params, obs)))
-            if terminated or truncated:
-                returns.append(info["episode"]["return"])
-                break
-    if frames:
-        import imageio
-
-        os.makedirs(os.path.dirname(video_path), exist_ok=True)
-        imageio.mimsave(video_path, frames, fps=env.metadata.get("render_fps", 30))
-    return float(np.mean(returns))
 
 
 def _save_buffer(buffer) -> dict[str, Any]:
@@ -126,7 +107,8 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
     config_lib.check(agent_cfg, run)
     check_writable(run.save_dir)
     env = envs.make_env(run.env_name, run.seed, run.dim_distract)
-    eval_env = envs.make_env(run.env_name, run.seed + 42, run.dim_distract, render=run.save_video)
+    eval_envs = evaluation.make_eval_envs(run.env_name, run.seed + 42, run.dim_distract, run.eval_episodes,
+                                          run.save_video)
     obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
 
     agent = make_agent(agent_cfg, obs_dim, action_dim)
@@ -151,7 +133,7 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
         state = jax.device_put(checkpoint.restore_into(state, saved["agent"]))
         buffer = _load_buffer(buffer, saved["buffer"], host["capacity"])
         envs.set_state(env, saved["env"])
-        envs.set_state(eval_env, saved["eval_env"])
+        evaluation.set_states(eval_envs, saved["eval_envs"])
         obs, action = np.asarray(saved["obs"], np.float32), np.asarray(saved["action"], np.float32)
         for name in LOGS:
             with open(os.path.join(seed_dir, name), "w") as f:
@@ -178,7 +160,7 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
         logs = {name: _read(os.path.join(seed_dir, name)) for name in LOGS}
         checkpoint.save(ckpt_path, {
             "agent": checkpoint.to_saveable(state), "buffer": _save_buffer(buffer),
-            "env": envs.get_state(env), "eval_env": envs.get_state(eval_env),
+            "env": envs.get_state(env), "eval_envs": evaluation.get_states(eval_envs),
             "obs": obs, "action": action, "logs": logs, "host": json.dumps({**host, "step": step}),
         })
 
@@ -214,7 +196,7 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
                 bar.write(format_line("train", i, logger.log("train", i, row)))
             if i % run.eval_interval == 0:
                 video = os.path.join(run.save_dir, "video", str(run.seed), f"eval_{i}.mp4") if run.save_video else None
-                ret = evaluate(eval_env, eval_act, state.sac.actor.params, run.eval_episodes, video)
+                ret = evaluation.evaluate(eval_envs, eval_act, state.sac.actor.params, video)
                 host["evaluations"] += 1
                 host["eval_rows"].append([i, ret])
                 _write_txt(txt_path, host["eval_rows"])
