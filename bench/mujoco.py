@@ -6,7 +6,8 @@ sample, ``outer_steps`` updates and the next action: two calls on CPU, one on GP
 host fetch of the action. It prints
 updates/s, the FLOPs of one step's compiled calls (XLA ``cost_analysis``) and the achieved
 GFLOP/s, for the device replay buffer (what training uses) and, with
-``--replay=both``, for a host numpy buffer sampled in Python.
+``--replay=both``, for a host numpy buffer sampled in Python. Last, the seconds of one
+evaluation (``--eval_episodes``, stepped in lockstep as training does).
 
     python bench/mujoco.py                      # omd mle vep sac, device replay
     python bench/mujoco.py --algos omd,sac --replay both --steps 1000
@@ -31,7 +32,10 @@ from omd import replay  # noqa: E402
 from omd.envs.mujoco import make_env  # noqa: E402
 from omd.sac.agent import init_state, make_agent  # noqa: E402
 from omd.sac.config import SACConfig  # noqa: E402
-from omd.sac.update import init_buffer, make_env_step, make_host_replay_step, pack_step, transition_spec  # noqa: E402
+from omd.sac.evaluation import evaluate, make_eval_envs  # noqa: E402
+from omd.sac.update import (  # noqa: E402
+    init_buffer, make_env_step, make_eval_action, make_host_replay_step, pack_step, transition_spec,
+)
 
 FILL = 20_000  # transitions in the buffer before timing
 WINDOW = 100  # environment steps per timed window
@@ -116,6 +120,20 @@ def bench(algo: str, kind: str, steps: int, capacity: int, env_name: str) -> tup
     return float(np.median(rates)), flops
 
 
+def bench_evaluation(env_name: str, episodes: int) -> float:
+    """Median seconds of three evaluations of ``episodes`` episodes, as training runs them (lockstep)."""
+    eval_envs = make_eval_envs(env_name, seed=42, dim_distract=0, episodes=episodes, video=False)
+    agent = make_agent(SACConfig(), eval_envs[0].observation_space.shape[0], eval_envs[0].action_space.shape[0])
+    params, act = init_state(agent, jax.random.PRNGKey(0)).sac.actor.params, make_eval_action(agent)
+    evaluate(eval_envs, act, params)  # compile
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        evaluate(eval_envs, act, params)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--algos", default="omd,mle,vep,sac", help="comma-separated algorithms to time")
@@ -125,6 +143,8 @@ def main():
                         help=f"timed environment steps per algorithm, in windows of {WINDOW}; the median window is printed")
     parser.add_argument("--capacity", type=int, default=1_000_000, help="replay capacity (default: max_steps)")
     parser.add_argument("--env_name", default="HalfCheetah-v5")
+    parser.add_argument("--eval_episodes", type=int, default=10,
+                        help="also time one evaluation of this many episodes (0: skip)")
     args = parser.parse_args()
 
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}; load average before: {os.getloadavg()}")
@@ -134,6 +154,8 @@ def main():
         for kind in kinds:
             rate, flops = bench(algo, kind, args.steps, args.capacity, args.env_name)
             print(f"{algo:>5} {kind:>7} {rate:>10.1f} {flops / 1e9:>11.3f} {rate * flops / 1e9:>8.1f}", flush=True)
+    if args.eval_episodes:
+        print(f"evaluation of {args.eval_episodes} episodes: {bench_evaluation(args.env_name, args.eval_episodes):.2f} s")
     print(f"load average after: {os.getloadavg()}")
 
 
