@@ -95,11 +95,11 @@ def test_unwritable_save_dir_is_named(tmp_path):
 
 def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path):
     agent = _tiny_agent(algo="omd")
-    whole = train(agent, _tiny_run(tmp_path / "whole"))
+    whole = train(agent, _tiny_run(tmp_path / "whole", eval_episodes=2))
     # Killed at step 170: the checkpoint of step 100 survives, steps 101-170 are lost and redone.
-    cut = train(agent, _tiny_run(tmp_path / "cut"), stop_after=170)
+    cut = train(agent, _tiny_run(tmp_path / "cut", eval_episodes=2), stop_after=170)
     assert cut["steps"] == 170
-    resumed = train(agent, _tiny_run(tmp_path / "cut"))
+    resumed = train(agent, _tiny_run(tmp_path / "cut", eval_episodes=2))
     for key in ("steps", "updates", "evaluations", "episodes"):
         assert resumed[key] == whole[key], key
     assert whole["updates"] == 161 and whole["evaluations"] == 3
@@ -110,6 +110,20 @@ def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path):
     assert _rows(tmp_path / "cut" / "42" / "eval.csv") == _rows(tmp_path / "whole" / "42" / "eval.csv")
     drop = lambda rows: [{k: v for k, v in r.items() if k != "steps_per_sec"} for r in rows]  # noqa: E731
     assert drop(_rows(tmp_path / "cut" / "42" / "train.csv")) == drop(_rows(tmp_path / "whole" / "42" / "train.csv"))
+
+
+def test_resumes_a_checkpoint_with_the_single_evaluation_env_of_earlier_versions(tmp_path):
+    from omd import checkpoint
+
+    agent = _tiny_agent(algo="sac")
+    whole = train(agent, _tiny_run(tmp_path / "whole"))
+    train(agent, _tiny_run(tmp_path / "cut"), stop_after=170)
+    path = str(tmp_path / "cut" / "42" / "checkpoint.msgpack")
+    saved = checkpoint.load(path)
+    saved["eval_env"] = saved.pop("eval_envs")["0"]
+    checkpoint.save(path, saved)
+    resumed = train(agent, _tiny_run(tmp_path / "cut"))
+    assert resumed["eval_rows"] == whole["eval_rows"]
 
 
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):

@@ -133,7 +133,8 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
         state = jax.device_put(checkpoint.restore_into(state, saved["agent"]))
         buffer = _load_buffer(buffer, saved["buffer"], host["capacity"])
         envs.set_state(env, saved["env"])
-        evaluation.set_states(eval_envs, saved["eval_envs"])
+        # Checkpoints written before evaluations ran in lockstep hold one evaluation env.
+        evaluation.set_states(eval_envs, saved["eval_envs"] if "eval_envs" in saved else {"0": saved["eval_env"]})
         obs, action = np.asarray(saved["obs"], np.float32), np.asarray(saved["action"], np.float32)
         for name in LOGS:
             with open(os.path.join(seed_dir, name), "w") as f:
