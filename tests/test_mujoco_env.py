@@ -120,6 +120,29 @@ def test_save_video_without_headless_gl_stops_before_training():
     assert "--save_video needs headless OpenGL" in out and "apt install libegl1" in out
 
 
+def test_mujoco_warnings_become_python_warnings_not_a_log_file(tmp_path):
+    """MuJoCo's own handler would print and append to MUJOCO_LOG.TXT in the working directory."""
+    code = """
+import warnings, numpy as np, mujoco
+from omd.envs import mujoco as m
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    m.make_env("HalfCheetah-v5", 0)
+    model = mujoco.MjModel.from_xml_string('<mujoco><worldbody><body><freejoint/><geom size=".1"/></body></worldbody></mujoco>')
+    data = mujoco.MjData(model)
+    data.qpos[:] = np.nan  # an unstable simulation: MuJoCo warns at the next step
+    mujoco.mj_step(model, data)
+for w in caught:
+    print(w.category.__name__, w.message)
+"""
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
+    assert "RuntimeWarning MuJoCo: Nan, Inf or huge value in QPOS" in run.stdout
+    assert "precision lowered" not in run.stdout + run.stderr  # float32 action bounds for RescaleAction
+
+
 def test_lockstep_evaluation_matches_episodes_run_one_by_one():
     from omd.sac.evaluation import evaluate, make_eval_envs
 

@@ -15,6 +15,7 @@ import ctypes.util
 import json
 import os
 import re
+import warnings
 from typing import Any
 
 # Headless rendering for --save_video through EGL. MuJoCo picks its GL backend when gymnasium's
@@ -90,12 +91,27 @@ class EpisodeStats(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
+def _route_mujoco_warnings() -> None:
+    """Send MuJoCo's warnings to Python's ``warnings`` unless someone installed a handler already.
+
+    MuJoCo's default handler prints each warning and appends it to ``MUJOCO_LOG.TXT`` in the
+    working directory: with mujoco 4 every HalfCheetah (train env and each evaluation env)
+    warns that its XML's ``settotalmass`` is deprecated, which left a growing log file in the
+    folder every run and sweep started from. As Python warnings, a repeated message shows once.
+    """
+    import mujoco  # loads the GL backend MUJOCO_GL names: make_env reports its failure
+
+    if mujoco.get_mju_user_warning() is None:
+        mujoco.set_mju_user_warning(lambda msg: warnings.warn(f"MuJoCo: {msg}", RuntimeWarning, stacklevel=2))
+
+
 def make_env(env_name: str, seed: int, dim_distract: int = 0, render: bool = False) -> gym.Env:
     """A wrapped, seeded (and reset) gymnasium env; raises ``ValueError`` naming the fix for bad ids."""
     check_env_id(env_name)
     if dim_distract < 0:
         raise ValueError(f"--dim_distract must be >= 0, got {dim_distract}.")
     try:
+        _route_mujoco_warnings()
         env = gym.make(env_name, render_mode="rgb_array" if render else None)
     except gym.error.Error as err:
         raise ValueError(f"Unknown environment {env_name!r} ({err}); try --env_name=HalfCheetah-v5.") from None
@@ -109,7 +125,9 @@ def make_env(env_name: str, seed: int, dim_distract: int = 0, render: bool = Fal
             f"{env_name} has a {type(env.action_space).__name__} action space; SAC needs continuous (Box) "
             "actions. Use a MuJoCo id such as --env_name=HalfCheetah-v5 (discrete tasks: cartpole/train.py)."
         )
-    env = gym.wrappers.RescaleAction(env, -1.0, 1.0)
+    # float32 bounds like the action space's own: float64 ones make gymnasium warn about lost precision.
+    ones = np.ones(env.action_space.shape, env.action_space.dtype)
+    env = gym.wrappers.RescaleAction(env, -ones, ones)
     env = Float32Obs(env)
     if dim_distract:
         env = Distractors(env, dim_distract, seed)
