@@ -135,8 +135,7 @@ with warnings.catch_warnings(record=True) as caught:
 for w in caught:
     print(w.category.__name__, w.message)
 """
-    env = os.environ | {"PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
-    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
     assert "RuntimeWarning MuJoCo: Nan, Inf or huge value in QPOS" in run.stdout
