@@ -11,6 +11,7 @@ evaluation (``--eval_episodes``, stepped in lockstep as training does).
 
     python bench/mujoco.py                      # omd mle vep sac, device replay
     python bench/mujoco.py --algos omd,sac --replay both --steps 1000
+    python bench/mujoco.py --repeats 5          # five interleaved rounds, median and range
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import os
 import sys
 import time
+from typing import Callable
 
 # This script is itself named mujoco.py: take its folder off sys.path so that
 # `import mujoco` (inside gymnasium) finds the real bindings.
@@ -52,7 +54,8 @@ def _random_transitions(n, obs_dim, action_dim, rng):
     return {k: rng.standard_normal((n, *v.shape)).astype(np.float32) for k, v in spec.items()}
 
 
-def bench(algo: str, kind: str, steps: int, capacity: int, env_name: str) -> tuple[float, float]:
+def setup(algo: str, kind: str, capacity: int, env_name: str) -> tuple[Callable[[int], float], float]:
+    """Compile one algorithm's step; returns ``(timed, flops)``, ``timed(steps)`` giving updates/s."""
     env = make_env(env_name, seed=0)
     obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
     agent = make_agent(SACConfig(algo=algo), obs_dim, action_dim)
@@ -109,15 +112,20 @@ def bench(algo: str, kind: str, steps: int, capacity: int, env_name: str) -> tup
             action, obs = np.asarray(action), next_obs
         return state, buffer, obs, action
 
-    state, buffer, obs, action = run(20, state, buffer, obs, action)  # compile and warm up
-    # The median over windows: on a shared 2-core VM, bursts of outside load swing a
-    # single long window by 20% or more.
-    rates = []
-    for _ in range(max(1, steps // WINDOW)):
-        start = time.perf_counter()
-        state, buffer, obs, action = run(min(WINDOW, steps), state, buffer, obs, action)
-        rates.append(min(WINDOW, steps) * agent.cfg.outer_steps / (time.perf_counter() - start))
-    return float(np.median(rates)), flops
+    carry = run(20, state, buffer, obs, action)  # compile and warm up
+
+    def timed(steps: int) -> float:
+        # The median over windows: on a shared 2-core VM, bursts of outside load swing a
+        # single long window by 20% or more.
+        nonlocal carry
+        rates = []
+        for _ in range(max(1, steps // WINDOW)):
+            start = time.perf_counter()
+            carry = run(min(WINDOW, steps), *carry)
+            rates.append(min(WINDOW, steps) * agent.cfg.outer_steps / (time.perf_counter() - start))
+        return float(np.median(rates))
+
+    return timed, flops
 
 
 def bench_evaluation(env_name: str, episodes: int) -> float:
@@ -142,18 +150,40 @@ def main():
     parser.add_argument("--steps", type=int, default=1000,
                         help=f"timed environment steps per algorithm, in windows of {WINDOW}; the median window is printed")
     parser.add_argument("--capacity", type=int, default=1_000_000, help="replay capacity (default: max_steps)")
-    parser.add_argument("--env_name", default="HalfCheetah-v5")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="rounds over all algorithms (compiled once); with more than one, also the median and range")
+    parser.add_argument("--env_name", default="HalfCheetah-v5", help="gymnasium MuJoCo id to step")
     parser.add_argument("--eval_episodes", type=int, default=10,
                         help="also time one evaluation of this many episodes (0: skip)")
     args = parser.parse_args()
 
+    if args.repeats < 1 or args.steps < 1:
+        parser.error("--repeats and --steps must be at least 1")
+    if args.capacity < FILL:
+        parser.error(f"--capacity must be at least {FILL} (the transitions stored before timing)")
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}; load average before: {os.getloadavg()}")
-    print(f"{'algo':>5} {'replay':>7} {'updates/s':>10} {'GFLOP/step':>11} {'GFLOP/s':>8}")
     kinds = ("device", "host") if args.replay == "both" else (args.replay,)
-    for algo in args.algos.split(","):
-        for kind in kinds:
-            rate, flops = bench(algo, kind, args.steps, args.capacity, args.env_name)
+    runs = [(algo, kind) for algo in args.algos.split(",") for kind in kinds]
+    benches = {}
+    header = f"{'algo':>5} {'replay':>7} {'updates/s':>10} {'GFLOP/step':>11} {'GFLOP/s':>8}"
+    rates = {run: [] for run in runs}
+    for rep in range(args.repeats):
+        print(header if args.repeats == 1 else f"round {rep + 1} of {args.repeats}\n{header}")
+        # Rounds interleave the algorithms, so a slow spell of the machine hits them all alike.
+        for algo, kind in runs:
+            if (algo, kind) not in benches:
+                benches[algo, kind] = setup(algo, kind, args.capacity, args.env_name)
+            timed, flops = benches[algo, kind]
+            rate = timed(args.steps)
+            rates[algo, kind].append(rate)
             print(f"{algo:>5} {kind:>7} {rate:>10.1f} {flops / 1e9:>11.3f} {rate * flops / 1e9:>8.1f}", flush=True)
+    if args.repeats > 1:
+        print(f"median (min-max) over {args.repeats} rounds")
+        print(f"{'algo':>5} {'replay':>7} {'updates/s':>21} {'GFLOP/s':>8}")
+        for (algo, kind), values in rates.items():
+            flops, median = benches[algo, kind][1], float(np.median(values))
+            spread = f"{median:.1f} ({min(values):.1f}-{max(values):.1f})"
+            print(f"{algo:>5} {kind:>7} {spread:>21} {median * flops / 1e9:>8.1f}")
     if args.eval_episodes:
         print(f"evaluation of {args.eval_episodes} episodes: {bench_evaluation(args.env_name, args.eval_episodes):.2f} s")
     print(f"load average after: {os.getloadavg()}")

@@ -1,0 +1,34 @@
+"""``bench/mujoco.py`` runs end to end and its repeat summary agrees with its rounds."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench(*args):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "bench/mujoco.py", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_repeats_print_each_round_and_their_median():
+    proc = _bench("--algos=sac", "--steps=20", "--repeats=3", "--capacity=20000", "--eval_episodes=1",
+                  "--env_name=InvertedPendulum-v5")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    rounds = [float(m) for m in re.findall(r"^\s+sac\s+device\s+([\d.]+)\s+[\d.]+\s+[\d.]+$", out, re.M)]
+    assert len(rounds) == 3 and all(r > 0 for r in rounds), out
+    assert "round 3 of 3" in out
+    median, low, high = map(float, re.search(r"sac\s+device\s+([\d.]+) \(([\d.]+)-([\d.]+)\)", out).groups())
+    assert (median, low, high) == tuple(round(x, 1) for x in (sorted(rounds)[1], min(rounds), max(rounds)))
+    assert re.search(r"evaluation of 1 episodes: [\d.]+ s", out)
+
+
+def test_a_capacity_below_the_prefill_is_refused_with_the_minimum():
+    proc = _bench("--capacity=100")
+    assert proc.returncode == 2
+    assert "--capacity must be at least 20000" in proc.stderr
