@@ -8,10 +8,13 @@ Examples (from the repository root or from inside ``mujoco/``)::
 
 Outputs go to ``save_dir`` (``save_dir/exp`` when ``--exp`` is given); the run
 checkpoints every ``--checkpoint_interval`` steps and resumes automatically when
-started again with the same ``save_dir`` and seed.
+started again with the same ``save_dir`` and seed. SIGTERM (Slurm pre-emption),
+SIGUSR1 (``sbatch --signal``) or Ctrl-C stops it after the current step with a
+checkpoint and exit status 128 + the signal's number.
 """
 
 import os
+import signal
 import sys
 
 # Running this file puts mujoco/ first on sys.path; it holds no package or module
@@ -62,6 +65,10 @@ def main(argv):
             summary = train(agent_cfg, run)
     except ValueError as err:
         sys.exit(f"error: {err}")
+    if summary["stopped_by"]:
+        print(f"Stopped by {summary['stopped_by']} after step {summary['steps']} of {run.max_steps}; checkpoint "
+              f"written to {summary['checkpoint']}. Run the same command to resume.", file=sys.stderr, flush=True)
+        sys.exit(128 + signal.Signals[summary["stopped_by"]].value)
     print(f"Done: {summary['steps']} steps, {summary['updates']} updates, {summary['evaluations']} evaluations, "
           f"final average evaluation return {summary['final_eval_return']:.2f}.", flush=True)
 

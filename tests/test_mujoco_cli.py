@@ -1,7 +1,9 @@
-"""The MuJoCo suite end to end: the CLI for every algorithm, bad input, resume after a kill."""
+"""The MuJoCo suite end to end: the CLI for every algorithm, bad input, resume after a kill or a stop signal."""
 
 import csv
+import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +144,48 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     loaded = checkpoint.load(str(path))
     assert loaded["s"] == "first" and list(loaded["a"]) == [0, 1, 2]
     assert os.listdir(tmp_path) == ["ckpt.msgpack"]
+
+
+def test_a_stop_signal_checkpoints_after_the_step_and_the_resumed_run_matches(tmp_path, monkeypatch):
+    from omd.sac import evaluation
+
+    agent = _tiny_agent(algo="sac")
+    whole = train(agent, _tiny_run(tmp_path / "whole"))
+    evaluate, calls = evaluation.evaluate, []
+
+    def evaluate_then_signal(*args, **kwargs):  # Slurm's warning arrives during the evaluation of step 160
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGUSR1)
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate", evaluate_then_signal)
+    cut = train(agent, _tiny_run(tmp_path / "cut"))
+    monkeypatch.undo()
+    assert cut["stopped_by"] == "SIGUSR1" and cut["steps"] == 160 and whole["stopped_by"] is None
+    assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL  # the handlers are put back
+    resumed = train(agent, _tiny_run(tmp_path / "cut"))
+    assert resumed["steps"] == 240 and resumed["updates"] == whole["updates"]
+    assert resumed["eval_rows"] == whole["eval_rows"]
+    assert all(jax.tree.leaves(jax.tree.map(np.array_equal, resumed["state"], whole["state"])))
+
+
+def test_sigterm_stops_the_cli_with_a_checkpoint_and_the_same_command_resumes(tmp_path):
+    from omd import checkpoint
+
+    args = [f"--save_dir={tmp_path}", "--config.algo=sac", *TINY, "--max_steps=1000000"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "mujoco/train.py", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:  # wait until it trains
+        if line.startswith("train |") and int(line.split("step")[1].split("|")[0]) >= 120:
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-3000:]
+    assert "Stopped by SIGTERM" in err and "Run the same command to resume" in err
+    step = json.loads(checkpoint.load(str(tmp_path / "42" / "checkpoint.msgpack"))["host"])["step"]
+    assert 120 <= step < 1_000_000
+    resumed = _cli([*args[:-1], f"--max_steps={step + 40}"])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"from step {step}" in resumed.stdout and f"Done: {step + 40} steps" in resumed.stdout
