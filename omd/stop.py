@@ -4,13 +4,16 @@ Slurm pre-empts a job with SIGTERM (then SIGKILL after its grace period), ``sbat
 --signal=USR1@T`` warns T seconds before the time limit, and Ctrl-C sends SIGINT. Inside
 ``StopRequest`` these only set ``signum``; the training loop reads it after each step,
 writes a checkpoint and returns. A second Ctrl-C stops at once (KeyboardInterrupt), for a
-user who will not wait for the checkpoint.
+user who will not wait for the checkpoint; only one a second or more after the first counts:
+a Ctrl-C in a terminal reaches every process of the foreground group, and a sweep wrapper
+forwards it to its job as well, so one key press can arrive twice within milliseconds.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
 
@@ -22,8 +25,10 @@ class StopRequest:
     and the signals keep their handlers.
     """
 
-    def __init__(self):
+    def __init__(self, repeat_after: float = 1.0):
         self.signum: int | None = None
+        self.repeat_after = repeat_after  # seconds before a second SIGINT stops at once
+        self._first = 0.0
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> "StopRequest":
@@ -33,10 +38,10 @@ class StopRequest:
         return self
 
     def _handle(self, signum: int, _frame) -> None:
-        if self.signum is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
         if self.signum is None:
-            self.signum = signum
+            self.signum, self._first = signum, time.monotonic()
+        elif signum == signal.SIGINT and time.monotonic() - self._first >= self.repeat_after:
+            raise KeyboardInterrupt
 
     @property
     def name(self) -> str | None:
