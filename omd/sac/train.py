@@ -35,13 +35,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from omd import checkpoint
-from omd.stop import StopRequest
 from omd.envs import mujoco as envs
 from omd.logging import Logger, StepTimer, format_line
 from omd.sac import config as config_lib
 from omd.sac import evaluation
 from omd.sac.agent import init_state, make_agent
 from omd.sac.update import _next_action, init_buffer, make_env_step, make_eval_action
+from omd.stop import StopRequest
 
 CHECKPOINT = "checkpoint.msgpack"
 LOGS = ("train.csv", "eval.csv")
@@ -177,49 +177,45 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
     bar = tqdm(total=run.max_steps, initial=start - 1, disable=not run.tqdm, smoothing=0.05, unit="step",
                dynamic_ncols=True)
     stopped_by = None
-    with StopRequest() as stop:  # a stop signal ends the loop after the current step
-        try:
-            for i in range(start, run.max_steps + 1):
-                next_obs, reward, terminated, truncated, info = env.step(action)
-                transition = {"obs": obs, "action": action, "reward": np.float32(reward),
-                              "mask": np.float32(not terminated), "next_obs": next_obs}
-                if terminated or truncated:
-                    episode = info["episode"]
-                    host["episodes"] += 1
-                    host["last_episode"] = [episode["return"], episode["length"]]
-                    logger.log("episode", i, {"return": episode["return"], "length": episode["length"]})
-                    next_obs, _ = env.reset()
-                learn, policy = i >= run.start_training, i + 1 >= run.start_training
-                state, buffer, action, step_metrics = steps[(learn, policy)](state, buffer, transition, next_obs)
-                if learn:
-                    metrics = step_metrics
-                    host["updates"] += agent_cfg.outer_steps
-                action, obs = np.asarray(action), next_obs
-                bar.update(1)
+    # A stop signal ends the loop after the current step, with a checkpoint.
+    with StopRequest() as stop, bar, logger:
+        for i in range(start, run.max_steps + 1):
+            next_obs, reward, terminated, truncated, info = env.step(action)
+            transition = {"obs": obs, "action": action, "reward": np.float32(reward),
+                          "mask": np.float32(not terminated), "next_obs": next_obs}
+            if terminated or truncated:
+                episode = info["episode"]
+                host["episodes"] += 1
+                host["last_episode"] = [episode["return"], episode["length"]]
+                logger.log("episode", i, {"return": episode["return"], "length": episode["length"]})
+                next_obs, _ = env.reset()
+            learn, policy = i >= run.start_training, i + 1 >= run.start_training
+            state, buffer, action, step_metrics = steps[(learn, policy)](state, buffer, transition, next_obs)
+            if learn:
+                metrics = step_metrics
+                host["updates"] += agent_cfg.outer_steps
+            action, obs = np.asarray(action), next_obs
+            bar.update(1)
 
-                if i % run.log_interval == 0:
-                    row = {"step": i, **jax.device_get(metrics), "episode_return": host["last_episode"][0],
-                           "episodes": host["episodes"], "steps_per_sec": timer.rate(i)}
-                    bar.write(format_line("train", i, logger.log("train", i, row)))
-                if i % run.eval_interval == 0:
-                    video = (os.path.join(run.save_dir, "video", str(run.seed), f"eval_{i}.mp4")
-                             if run.save_video else None)
-                    ret = evaluation.evaluate(eval_envs, eval_act, state.sac.actor.params, video)
-                    host["evaluations"] += 1
-                    host["eval_rows"].append([i, ret])
-                    _write_txt(txt_path, host["eval_rows"])
-                    bar.write(format_line("eval", i, logger.log("eval", i, {"step": i, "return": ret})))
-                host["step"] = i
-                if stop_after is not None and i >= stop_after:
-                    break
-                if i % run.checkpoint_interval == 0 or i == run.max_steps or stop.signum is not None:
-                    save_checkpoint(i)
-                if stop.signum is not None and i < run.max_steps:
-                    stopped_by = stop.name
-                    break
-        finally:
-            bar.close()
-            logger.close()
+            if i % run.log_interval == 0:
+                row = {"step": i, **jax.device_get(metrics), "episode_return": host["last_episode"][0],
+                       "episodes": host["episodes"], "steps_per_sec": timer.rate(i)}
+                bar.write(format_line("train", i, logger.log("train", i, row)))
+            if i % run.eval_interval == 0:
+                video = os.path.join(run.save_dir, "video", str(run.seed), f"eval_{i}.mp4") if run.save_video else None
+                ret = evaluation.evaluate(eval_envs, eval_act, state.sac.actor.params, video)
+                host["evaluations"] += 1
+                host["eval_rows"].append([i, ret])
+                _write_txt(txt_path, host["eval_rows"])
+                bar.write(format_line("eval", i, logger.log("eval", i, {"step": i, "return": ret})))
+            host["step"] = i
+            if stop_after is not None and i >= stop_after:
+                break
+            if i % run.checkpoint_interval == 0 or i == run.max_steps or stop.signum is not None:
+                save_checkpoint(i)
+            if stop.signum is not None and i < run.max_steps:
+                stopped_by = stop.name
+                break
     final = host["eval_rows"][-1][1] if host["eval_rows"] else float("nan")
     return {"steps": host["step"], "updates": host["updates"], "evaluations": host["evaluations"],
             "episodes": host["episodes"], "final_eval_return": final, "eval_rows": host["eval_rows"],
