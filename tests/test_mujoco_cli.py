@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import jax
@@ -176,14 +177,21 @@ def test_sigterm_stops_the_cli_with_a_checkpoint_and_the_same_command_resumes(tm
     args = [f"--save_dir={tmp_path}", "--config.algo=sac", *TINY, "--max_steps=1000000"]
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "mujoco/train.py", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    for line in proc.stdout:  # wait until it trains
-        if line.startswith("train |") and int(line.split("step")[1].split("|")[0]) >= 120:
-            break
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 128 + signal.SIGTERM, err[-3000:]
-    assert "Stopped by SIGTERM" in err and "Run the same command to resume" in err
+                            stderr=subprocess.STDOUT, text=True)
+    watchdog = threading.Timer(300, proc.kill)  # a run that never logs fails the test instead of hanging it
+    watchdog.start()
+    try:
+        lines = []
+        for line in proc.stdout:  # wait until it trains
+            lines.append(line)
+            if line.startswith("train |") and int(line.split("step")[1].split("|")[0]) >= 120:
+                proc.send_signal(signal.SIGTERM)
+                break
+        out = "".join(lines) + proc.communicate()[0]
+    finally:
+        watchdog.cancel()
+    assert proc.returncode == 128 + signal.SIGTERM, out[-3000:]
+    assert "Stopped by SIGTERM" in out and "Run the same command to resume" in out
     step = json.loads(checkpoint.load(str(tmp_path / "42" / "checkpoint.msgpack"))["host"])["step"]
     assert 120 <= step < 1_000_000
     resumed = _cli([*args[:-1], f"--max_steps={step + 40}"])
