@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from omd.sweep import cli, local, results, slurm, spec, state
+from omd.sweep import cli, cpus, local, results, slurm, spec, state
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -347,7 +347,30 @@ def test_gpu_slots_pin_workers_and_turn_off_preallocation():
     got = local.slots(None, 2, ["0", "3"])
     assert [s["CUDA_VISIBLE_DEVICES"] for s in got] == ["0", "3", "0", "3"]
     assert all(s["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false" for s in got)
-    assert local.slots(3, 1, []) == [{}, {}, {}]
+
+
+def test_cpu_slots_share_out_the_cores(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 4, 5}, raising=False)
+    assert cpus.split([0, 1, 2, 4, 5], 2) == [[0, 1, 2], [4, 5]]
+    assert cpus.split([0, 1, 2, 4, 5], 5) == [[0], [1], [2], [4], [5]]
+    assert cpus.split([0, 1], 3) is None and cpus.split([0, 1], 1) is None
+    assert local.slots(None, 1, []) == [{"OMD_CPUS": c} for c in ("0", "1", "2", "4", "5")]
+    assert local.slots(2, 1, []) == [{"OMD_CPUS": "0,1,2"}, {"OMD_CPUS": "4,5"}]
+    assert local.slots(6, 1, []) == [{}] * 6  # more workers than cores: the OS shares them out
+    assert local.slots(1, 1, []) == [{}]
+
+
+def test_wrapper_pins_its_job_to_the_given_cores(project):
+    layout = state.Layout(str(project / "runs" / "pin"))
+    spec_path = str(project / "spec.json")
+    probe = "import os; print('cores', sorted(os.sched_getaffinity(0)))"
+    state.write_json(spec_path, {"name": "j", "root": layout.root, "out_dir": layout.out_dir("j"),
+                                 "command": [sys.executable, "-c", probe], "cwd": None})
+    core = max(os.sched_getaffinity(0))
+    rc = subprocess.run(local.WRAPPER + [spec_path], env={**os.environ, cpus.ENV: str(core)}).returncode
+    assert rc == 0
+    with open(layout.log("j")) as f:
+        assert f"cores [{core}]" in f.read()
 
 
 def test_sbatch_script_carries_the_options(tmp_path):

@@ -1,7 +1,8 @@
 """Runs jobs on this machine: a pool of workers, each job in its own wrapper process.
 
 On a GPU machine each worker is pinned to one GPU (``CUDA_VISIBLE_DEVICES``), several workers
-per GPU, with JAX's memory preallocation off so they can share it.
+per GPU, with JAX's memory preallocation off so they can share it. Without GPUs each worker gets
+its own share of the cores (``omd.sweep.cpus``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import sys
 import threading
 
 from tqdm import tqdm
+
+from omd.sweep import cpus
 
 # started as a file so that the wrapper (which lives as long as its job) does not import JAX
 WRAPPER = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrapper.py")]
@@ -35,12 +38,12 @@ def visible_gpus() -> list[str]:
 
 
 def slots(workers: int | None, jobs_per_gpu: int, gpus: list[str]) -> list[dict[str, str]]:
-    """One environment overlay per worker."""
+    """One environment overlay per worker: a GPU each, or on CPUs a disjoint share of the cores."""
     if gpus:
         n = workers or len(gpus) * jobs_per_gpu
         return [{"CUDA_VISIBLE_DEVICES": gpus[i % len(gpus)],
                  "XLA_PYTHON_CLIENT_PREALLOCATE": "false"} for i in range(n)]
-    return [{} for _ in range(workers or os.cpu_count() or 1)]
+    return cpus.overlays(workers or len(cpus.usable()))
 
 
 def run(spec_paths: list[str], workers: int | None = None, jobs_per_gpu: int = 1,

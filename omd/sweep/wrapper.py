@@ -4,9 +4,10 @@ side by side.
 
 Per job: skip if already done; refuse if another live process holds it; keep the outputs of a
 failed attempt of a non-resumable script aside (nothing is overwritten) or leave them in place
-for a resumable one; run the command with its output appended to the job's log; write the exit
-status atomically. Signals (Slurm's TERM on pre-emption, Ctrl-C) go to the child first, so a
-suite can checkpoint, and the attempt is recorded as failed until it runs again.
+for a resumable one; pin itself (and so the job) to the cores in ``$OMD_CPUS``; run the command
+with its output appended to the job's log; write the exit status atomically. Signals (Slurm's
+TERM on pre-emption, Ctrl-C) go to the child first, so a suite can checkpoint, and the attempt is
+recorded as failed until it runs again.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import sys
 import time
 
 if __package__:
+    from omd.sweep import cpus
     from omd.sweep import state as st
 else:  # run as a file (how the runner starts it): importing the omd package would load JAX
+    import cpus  # pylint: disable=import-error
     import state as st  # pylint: disable=import-error
 
 COMMAND = [sys.executable, os.path.abspath(__file__)]  # how to start a wrapper
@@ -80,6 +83,7 @@ def run_job(spec: dict) -> int:
         header += f"=== previous attempt's outputs kept in {moved} ===\n"
     log.write(header + "$ " + " ".join(cmd) + "\n")
     log.flush()
+    cpus.pin_from_env()  # the job inherits the cores the runner gave this worker
     env = dict(os.environ, **spec.get("env", {}))
     os.makedirs(os.path.dirname(os.path.abspath(out_dir)), exist_ok=True)
     child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=spec.get("cwd"),
@@ -105,8 +109,8 @@ def run_job(spec: dict) -> int:
 def run_task(manifest: dict, task: int) -> int:
     """Runs one array task's jobs concurrently (``jobs_per_task`` of them), each in a wrapper."""
     specs = manifest["tasks"][task]
-    procs = [subprocess.Popen(COMMAND + [path])
-             for path in specs]
+    procs = [subprocess.Popen(COMMAND + [path], env=dict(os.environ, **cores))
+             for path, cores in zip(specs, cpus.overlays(len(specs)))]
 
     def forward(signum, _frame):
         for p in procs:

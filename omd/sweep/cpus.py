@@ -1,0 +1,59 @@
+"""Disjoint sets of CPU cores for jobs that run side by side on one machine.
+
+XLA:CPU gives each process a thread per core it may run on, so W unpinned jobs on C cores run
+W x C compute threads that preempt one another. Pinned to C / W cores each, every job sizes its
+thread pool (and ``omd.devices``' one-device-per-core split) to its own share. Two MuJoCo SAC
+runs side by side on a 2-core machine: 203 updates/s in total unpinned, 224 pinned.
+
+Stdlib only: the wrapper imports it without loading JAX.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Sequence
+
+ENV = "OMD_CPUS"  # comma-separated core ids a wrapper pins itself (and so its job) to
+
+
+def usable() -> list[int]:
+    """The cores this process may run on (all of them where affinity is not supported)."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def split(cores: Sequence[int], n: int) -> list[list[int]] | None:
+    """``n`` disjoint blocks of ``cores``, sizes differing by at most one.
+
+    ``None`` when there is nothing to split: one job, or more jobs than cores.
+    """
+    if n < 2 or n > len(cores):
+        return None
+    size, extra = divmod(len(cores), n)
+    blocks, start = [], 0
+    for i in range(n):
+        stop = start + size + (i < extra)
+        blocks.append(list(cores[start:stop]))
+        start = stop
+    return blocks
+
+
+def overlays(n: int, cores: Sequence[int] | None = None) -> list[dict[str, str]]:
+    """One environment overlay per job: ``{ENV: "0,1"}``, or ``{}`` for every job when not split."""
+    blocks = split(usable() if cores is None else cores, n)
+    if blocks is None:
+        return [{} for _ in range(n)]
+    return [{ENV: ",".join(map(str, block))} for block in blocks]
+
+
+def pin_from_env() -> None:
+    """Restrict this process, and the processes it starts, to the cores ``$OMD_CPUS`` names."""
+    value = os.environ.get(ENV, "").strip()
+    if not value or not hasattr(os, "sched_setaffinity"):
+        return
+    try:
+        os.sched_setaffinity(0, {int(c) for c in value.split(",")})
+    except (OSError, ValueError) as err:  # a bad set costs speed, not the job
+        print(f"[sweep] not pinned to cores {value!r} ({err}); running on all of them", file=sys.stderr, flush=True)
