@@ -349,6 +349,27 @@ def test_gpu_slots_pin_workers_and_turn_off_preallocation():
     assert all(s["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false" for s in got)
 
 
+def test_the_jobs_of_one_slurm_task_share_out_its_cores(project):
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        pytest.skip("needs two cores")
+    layout = state.Layout(str(project / "runs" / "task"))
+    probe = "import os; print('cores', sorted(os.sched_getaffinity(0)))"
+    paths = []
+    for name in ("a", "b"):
+        paths.append(str(project / f"{name}.json"))
+        state.write_json(paths[-1], {"name": name, "root": layout.root, "out_dir": layout.out_dir(name),
+                                     "command": [sys.executable, "-c", probe], "cwd": None})
+    state.write_json(str(project / "manifest.json"), {"tasks": [paths]})
+    rc = subprocess.run(local.WRAPPER + ["--manifest", str(project / "manifest.json"), "--task", "0"]).returncode
+    assert rc == 0
+    seen = []
+    for name in ("a", "b"):
+        with open(layout.log(name)) as f:
+            seen.append(next(line for line in f if line.startswith("cores")).strip())
+    assert seen == [f"cores {block}" for block in cpus.split(cores, 2)]
+
+
 def test_cpu_slots_share_out_the_cores(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 4, 5}, raising=False)
     assert cpus.split([0, 1, 2, 4, 5], 2) == [[0, 1, 2], [4, 5]]
