@@ -370,6 +370,12 @@ def test_the_jobs_of_one_slurm_task_share_out_its_cores(project):
     assert seen == [f"cores {block}" for block in cpus.split(cores, 2)]
 
 
+def test_exit_status_names_the_signal():
+    assert state.exit_text(0) == "exit 0" and state.exit_text(1) == "exit 1"
+    assert state.exit_text(143) == "exit 143 (SIGTERM)" and state.exit_text(130) == "exit 130 (SIGINT)"
+    assert state.exit_text(-9) == "exit -9 (SIGKILL)" and state.exit_text(None) == "exit None"
+
+
 def test_cpu_slots_share_out_the_cores(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 4, 5}, raising=False)
     assert cpus.split([0, 1, 2, 4, 5], 2) == [[0, 1, 2], [4, 5]]

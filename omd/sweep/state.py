@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import socket
 import time
 
@@ -119,6 +120,18 @@ class JobStatus:
     attempt: int = 0
 
 
+def exit_text(returncode: int | None) -> str:
+    """``exit 143 (SIGTERM)``: the signal a job died of (negative) or stopped on (128 + number)."""
+    text = f"exit {returncode}"
+    if isinstance(returncode, int) and (returncode < 0 or 128 < returncode < 128 + signal.NSIG):
+        number = -returncode if returncode < 0 else returncode - 128
+        try:
+            text += f" ({signal.Signals(number).name})"
+        except ValueError:  # a number no signal has
+            pass
+    return text
+
+
 def status(layout: Layout, name: str, slurm_states: dict[str, str] | None = None) -> JobStatus:
     """Combines the wrapper's state file with the scheduler's view.
 
@@ -140,7 +153,7 @@ def status(layout: Layout, name: str, slurm_states: dict[str, str] | None = None
             if st.get("state") != FAILED:
                 return JobStatus(name, RUNNING, f"slurm {sid} on {st.get('host', '?')}", attempt)
     if st.get("state") == FAILED:
-        return JobStatus(name, FAILED, f"exit {st.get('returncode')}, attempt {attempt}, "
+        return JobStatus(name, FAILED, f"{exit_text(st.get('returncode'))}, attempt {attempt}, "
                          f"log {layout.log(name)}", attempt)
     if st.get("state") == RUNNING:
         if st.get("slurm_job"):

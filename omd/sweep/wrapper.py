@@ -100,9 +100,9 @@ def run_job(spec: dict) -> int:
     with open(layout.history(name), "a") as f:
         f.write(json.dumps(record) + "\n")
     st.write_json(layout.state(name), record)
-    log.write(f"=== exit {rc} after {record['end'] - record['start']:.1f} s ===\n")
+    log.write(f"=== {st.exit_text(rc)} after {record['end'] - record['start']:.1f} s ===\n")
     log.close()
-    print(f"[sweep] {name}: {'done' if rc == 0 else f'FAILED (exit {rc})'}", flush=True)
+    print(f"[sweep] {name}: {'done' if rc == 0 else f'FAILED ({st.exit_text(rc)})'}", flush=True)
     return rc
 
 
