@@ -349,17 +349,21 @@ def test_gpu_slots_pin_workers_and_turn_off_preallocation():
     assert all(s["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false" for s in got)
 
 
+def _core_probe(project, layout, name):
+    """A job spec whose command prints the cores it may run on; returns the spec's path."""
+    path = str(project / f"{name}.json")
+    probe = "import os; print('cores', sorted(os.sched_getaffinity(0)))"
+    state.write_json(path, {"name": name, "root": layout.root, "out_dir": layout.out_dir(name),
+                            "command": [sys.executable, "-c", probe], "cwd": None})
+    return path
+
+
 def test_the_jobs_of_one_slurm_task_share_out_its_cores(project):
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < 2:
         pytest.skip("needs two cores")
     layout = state.Layout(str(project / "runs" / "task"))
-    probe = "import os; print('cores', sorted(os.sched_getaffinity(0)))"
-    paths = []
-    for name in ("a", "b"):
-        paths.append(str(project / f"{name}.json"))
-        state.write_json(paths[-1], {"name": name, "root": layout.root, "out_dir": layout.out_dir(name),
-                                     "command": [sys.executable, "-c", probe], "cwd": None})
+    paths = [_core_probe(project, layout, name) for name in ("a", "b")]
     state.write_json(str(project / "manifest.json"), {"tasks": [paths]})
     rc = subprocess.run(local.WRAPPER + ["--manifest", str(project / "manifest.json"), "--task", "0"]).returncode
     assert rc == 0
@@ -389,10 +393,7 @@ def test_cpu_slots_share_out_the_cores(monkeypatch):
 
 def test_wrapper_pins_its_job_to_the_given_cores(project):
     layout = state.Layout(str(project / "runs" / "pin"))
-    spec_path = str(project / "spec.json")
-    probe = "import os; print('cores', sorted(os.sched_getaffinity(0)))"
-    state.write_json(spec_path, {"name": "j", "root": layout.root, "out_dir": layout.out_dir("j"),
-                                 "command": [sys.executable, "-c", probe], "cwd": None})
+    spec_path = _core_probe(project, layout, "j")
     core = max(os.sched_getaffinity(0))
     rc = subprocess.run(local.WRAPPER + [spec_path], env={**os.environ, cpus.ENV: str(core)}).returncode
     assert rc == 0
