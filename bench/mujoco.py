@@ -55,11 +55,7 @@ def _random_transitions(n, obs_dim, action_dim, rng):
 
 
 def setup(algo: str, kind: str, capacity: int, env_name: str) -> tuple[Callable[[int], float], float]:
-    """Compile one algorithm's step; returns ``(timed, flops)``, ``timed(steps)`` giving updates/s.
-
-    ``kind``: ``device`` (device replay, calls in series), ``overlap`` (device replay, updates
-    started before the env step) or ``host`` (numpy replay).
-    """
+    """Compile one algorithm's step; returns ``(timed, flops)``, ``timed(steps)`` giving updates/s."""
     env = make_env(env_name, seed=0)
     obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
     agent = make_agent(SACConfig(algo=algo), obs_dim, action_dim)
@@ -69,16 +65,11 @@ def setup(algo: str, kind: str, capacity: int, env_name: str) -> tuple[Callable[
     obs, _ = env.reset(seed=0)
     action = np.zeros(action_dim, np.float32)
 
-    ahead = lambda state, buffer: state  # noqa: E731
-    if kind in ("device", "overlap"):
+    if kind == "device":
         buffer = replay.add_batch(init_buffer(obs_dim, action_dim, capacity), fill)
-        step = make_env_step(agent, learn=True, policy=True, overlap=kind == "overlap")
-        ahead = step.ahead
+        step = make_env_step(agent, learn=True, policy=True)
         packed = pack_step({k: v[0] for k, v in fill.items()}, obs)
-        if step.overlap:
-            flops = _flops(step.learn_before_store.lower(state, buffer, packed).compile())
-            flops += _flops(step.store_and_act.lower(buffer, state.key, state.sac.actor.params, packed).compile())
-        elif step.fused:
+        if step.fused:
             flops = _flops(step.store_learn_and_act.lower(state, buffer, packed).compile())
         else:
             flops = _flops(step.store.lower(buffer, packed).compile())
@@ -112,7 +103,6 @@ def setup(algo: str, kind: str, capacity: int, env_name: str) -> tuple[Callable[
 
     def run(n, state, buffer, obs, action):
         for _ in range(n):
-            state = ahead(state, buffer)
             next_obs, reward, terminated, truncated, _ = env.step(action)
             transition = {"obs": obs, "action": action, "reward": np.float32(reward),
                           "mask": np.float32(not terminated), "next_obs": next_obs}
@@ -157,9 +147,6 @@ def main():
     parser.add_argument("--algos", default="omd,mle,vep,sac", help="comma-separated algorithms to time")
     parser.add_argument("--replay", choices=("device", "host", "both"), default="device",
                         help="replay buffer on the device (training's choice) or in host numpy")
-    parser.add_argument("--overlap", choices=("auto", "on", "off", "both"), default="auto",
-                        help="device replay: start each step's updates before its env step (row 'overlap') or "
-                             "not (row 'device'); auto: on GPUs only, as training does; both: time each")
     parser.add_argument("--steps", type=int, default=1000,
                         help=f"timed environment steps per algorithm, in windows of {WINDOW}; the median window is printed")
     parser.add_argument("--capacity", type=int, default=1_000_000, help="replay capacity (default: max_steps)")
@@ -175,10 +162,7 @@ def main():
     if args.capacity < FILL:
         parser.error(f"--capacity must be at least {FILL} (the transitions stored before timing)")
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}; load average before: {os.getloadavg()}")
-    overlaps = {"auto": (jax.default_backend() != "cpu",), "on": (True,), "off": (False,),
-                "both": (False, True)}[args.overlap]
-    kinds = [("overlap" if o else "device") for o in overlaps] if args.replay != "host" else []
-    kinds += ["host"] if args.replay != "device" else []
+    kinds = ("device", "host") if args.replay == "both" else (args.replay,)
     runs = [(algo, kind) for algo in args.algos.split(",") for kind in kinds]
     benches = {}
     header = f"{'algo':>5} {'replay':>7} {'updates/s':>10} {'GFLOP/step':>11} {'GFLOP/s':>8}"

@@ -57,15 +57,7 @@ def add_batch(buf: ReplayBuffer, transitions: dict[str, Any]) -> ReplayBuffer:
     return buf.replace(data=data, ptr=(buf.ptr + n) % cap, size=jnp.minimum(buf.size + n, cap))
 
 
-def sample_indices(key: jax.Array, size, batch_size: int) -> jnp.ndarray:
-    """The slots ``sample`` gathers from a buffer holding ``size`` transitions."""
-    return jax.random.randint(key, (batch_size,), 0, jnp.maximum(size, 1))
-
-
-def gather(buf: ReplayBuffer, idx: jnp.ndarray) -> dict[str, jnp.ndarray]:
-    return jax.tree.map(lambda store: store[idx], buf.data)
-
-
 def sample(buf: ReplayBuffer, key: jax.Array, batch_size: int) -> dict[str, jnp.ndarray]:
     """``batch_size`` transitions drawn uniformly, with replacement, from the stored ones."""
-    return gather(buf, sample_indices(key, buf.size, batch_size))
+    idx = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buf.size, 1))
+    return jax.tree.map(lambda store: store[idx], buf.data)

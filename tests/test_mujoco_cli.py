@@ -115,26 +115,6 @@ def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path):
     assert drop(_rows(tmp_path / "cut" / "42" / "train.csv")) == drop(_rows(tmp_path / "whole" / "42" / "train.csv"))
 
 
-def test_updates_overlapped_with_the_env_step_train_as_the_serial_steps(tmp_path, monkeypatch):
-    """The GPU default (updates started before the env step) on CPU: the same run, to the bit."""
-    import omd.sac.train as train_lib
-    from omd.sac.update import make_env_step
-
-    agent = _tiny_agent(algo="omd", batch_size=64)
-    serial = train(agent, _tiny_run(tmp_path / "serial"))
-    made = []
-    monkeypatch.setattr(train_lib, "make_env_step", lambda *a: made.append(make_env_step(*a, overlap=True)) or made[-1])
-    overlapped = train(agent, _tiny_run(tmp_path / "overlap"))
-    counts = [step.counts for step in made if step.overlap]
-    # 161 learning steps; batch 64 from 80-240 transitions samples the new slot in about half of them.
-    assert len(counts) == 1 and counts[0]["ahead"] > 30 and counts[0]["after"] > 30, counts
-    assert sum(counts[0].values()) == serial["updates"] == 161
-    assert overlapped["eval_rows"] == serial["eval_rows"]
-    assert all(jax.tree.leaves(jax.tree.map(np.array_equal, overlapped["state"], serial["state"])))
-    drop = lambda rows: [{k: v for k, v in r.items() if k != "steps_per_sec"} for r in rows]  # noqa: E731
-    assert drop(_rows(tmp_path / "overlap" / "42" / "train.csv")) == drop(_rows(tmp_path / "serial" / "42" / "train.csv"))
-
-
 def test_resumes_a_checkpoint_with_the_single_evaluation_env_of_earlier_versions(tmp_path):
     from omd import checkpoint
 

@@ -141,32 +141,3 @@ def test_fused_and_two_call_steps_store_the_transition_and_agree(algo):
     (s0, a0, m0), (s1, a1, m1) = results
     assert set(m0) == set(m1) == set(step.metric_shapes(s1, buffer))
     jax.tree.map(lambda x, y: np.testing.assert_array_equal(np.asarray(x), np.asarray(y)), (s0, a0, m0), (s1, a1, m1))
-
-
-@pytest.mark.parametrize("algo,outer_steps", [("omd", 1), ("sac", 2)])
-def test_updates_started_before_the_env_step_match_the_serial_step(algo, outer_steps):
-    """``overlap``: updates started ahead (their slot not sampled) or run after with the new row put
-    in; both must give the serial step's states, actions and metrics."""
-    from omd.sac.update import init_buffer, make_env_step
-
-    cfg = SACConfig(algo=algo, hidden_dims=(8,), model_hidden_dim=8, batch_size=2, outer_steps=outer_steps)
-    agent = make_agent(cfg, OBS, ACT)
-    rng = np.random.default_rng(1)
-    steps = [({"obs": rng.standard_normal(OBS, np.float32), "action": rng.uniform(-1, 1, ACT).astype(np.float32),
-               "reward": np.float32(rng.standard_normal()), "mask": np.float32(i % 5 != 4),
-               "next_obs": rng.standard_normal(OBS, np.float32)}, rng.standard_normal(OBS, np.float32))
-             for i in range(16)]
-    results = []
-    for overlap in (False, True):
-        step = make_env_step(agent, learn=True, policy=True, fused=False, overlap=overlap)
-        state, buffer = init_state(agent, jax.random.PRNGKey(3)), init_buffer(OBS, ACT, capacity=5)
-        out = []
-        for transition, next_obs in steps:
-            state = step.ahead(state, buffer)
-            state, buffer, action, metrics = step(state, buffer, transition, next_obs)
-            out.append((np.asarray(action), metrics))
-        results.append((state, buffer, out))
-    # Capacity 5 and batch 2: both paths run, the second one whenever a sampled row is the new slot.
-    assert step.counts["ahead"] >= 3 and step.counts["after"] >= 3, step.counts
-    assert sum(step.counts.values()) == len(steps)
-    jax.tree.map(lambda x, y: np.testing.assert_array_equal(np.asarray(x), np.asarray(y)), *results)

@@ -1,8 +1,7 @@
 """The host training loop of the MuJoCo suite, with evaluation, logging and resume.
 
-One or two compiled calls per environment step (``omd.sac.update``; on GPUs the
-updates run while the host steps the environment); the environment runs in C MuJoCo
-on the host, and evaluations step their episodes side by side
+One or two compiled calls per environment step (``omd.sac.update``); the environment
+runs in C MuJoCo on the host, and evaluations step their episodes side by side
 (``omd.sac.evaluation``). Outputs under ``save_dir``:
 
 - ``<seed>.txt``: (timesteps, average evaluation return) rows, as the original;
@@ -181,9 +180,6 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
     # A stop signal ends the loop after the current step, with a checkpoint.
     with StopRequest() as stop, bar, logger:
         for i in range(start, run.max_steps + 1):
-            learn, policy = i >= run.start_training, i + 1 >= run.start_training
-            step = steps[(learn, policy)]
-            state = step.ahead(state, buffer)  # on GPUs, the updates run during the env step
             next_obs, reward, terminated, truncated, info = env.step(action)
             transition = {"obs": obs, "action": action, "reward": np.float32(reward),
                           "mask": np.float32(not terminated), "next_obs": next_obs}
@@ -193,7 +189,8 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
                 host["last_episode"] = [episode["return"], episode["length"]]
                 logger.log("episode", i, {"return": episode["return"], "length": episode["length"]})
                 next_obs, _ = env.reset()
-            state, buffer, action, step_metrics = step(state, buffer, transition, next_obs)
+            learn, policy = i >= run.start_training, i + 1 >= run.start_training
+            state, buffer, action, step_metrics = steps[(learn, policy)](state, buffer, transition, next_obs)
             if learn:
                 metrics = step_metrics
                 host["updates"] += agent_cfg.outer_steps

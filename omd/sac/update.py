@@ -16,12 +16,6 @@ run depends on the backend:
 - GPU: one call, ``store_learn_and_act``, that does both; it writes in place
   there, and the call saved is a dispatch and a wait on the host (with the packing,
   OMD on an H100 went from 688 to 1,035 updates/s in ``bench/mujoco.py``).
-- Overlap (the default on GPUs): a step's updates need its transition only when they
-  sample the slot it goes to, and the state's key says beforehand whether they will.
-  When they won't, ``step.ahead`` starts them before the environment step, so the
-  device computes while the host steps MuJoCo; ``store_and_act`` then stores and acts.
-  When they will, they run after the environment step with the new transition put in
-  the sampled rows. The result is the serial step's, to the bit on CPU.
 
 Metrics stay on the device until the host asks for them at a log interval.
 """
@@ -54,22 +48,6 @@ def init_buffer(obs_dim: int, action_dim: int, capacity: int) -> replay.ReplayBu
     return replay.init(transition_spec(obs_dim, action_dim), capacity)
 
 
-def _step_keys(key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """An environment step's (next state key, action key, learning key)."""
-    key, k_act, k_learn = jax.random.split(key, 3)
-    return key, k_act, k_learn
-
-
-def _outer_keys(key: jax.Array, outer_steps: int) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """(key left after the updates, each outer step's batch key, each one's update key), stacked."""
-    batch_keys, update_keys = [], []
-    for _ in range(outer_steps):
-        key, k_batch, k_update = jax.random.split(key, 3)
-        batch_keys.append(k_batch)
-        update_keys.append(k_update)
-    return key, jnp.stack(batch_keys), jnp.stack(update_keys)
-
-
 def make_update(agent: Agent) -> Callable:
     """``update(state, batch_fn) -> (state, metrics)``: ``outer_steps`` model+SAC updates.
 
@@ -78,29 +56,16 @@ def make_update(agent: Agent) -> Callable:
     model_update = UPDATES[agent.cfg.algo]
 
     def update(state: AgentState, batch_fn):
-        key, batch_keys, update_keys = _outer_keys(state.key, agent.cfg.outer_steps)
-
         def one(state, i):
-            return model_update(agent, state, batch_fn(batch_keys[i], i), update_keys[i])
+            key, k_batch, k_update = jax.random.split(state.key, 3)
+            return model_update(agent, state.replace(key=key), batch_fn(k_batch, i), k_update)
 
         if agent.cfg.outer_steps == 1:
-            state, metrics = one(state, 0)
-        else:
-            state, metrics = jax.lax.scan(one, state, jnp.arange(agent.cfg.outer_steps))
-            metrics = jax.tree.map(lambda m: m[-1], metrics)
-        return state.replace(key=key), metrics
+            return one(state, 0)
+        state, metrics = jax.lax.scan(one, state, jnp.arange(agent.cfg.outer_steps))
+        return state, jax.tree.map(lambda m: m[-1], metrics)
 
     return update
-
-
-def _draws_next_slot(agent: Agent, key: jax.Array, buffer: replay.ReplayBuffer) -> jax.Array:
-    """Whether the updates of the step that starts with state key ``key`` sample slot
-    ``buffer.ptr``, which that step's transition overwrites (same keys as ``make_update``)."""
-    _, _, k_learn = _step_keys(key)
-    _, batch_keys, _ = _outer_keys(k_learn, agent.cfg.outer_steps)
-    size = jnp.minimum(buffer.size + 1, buffer.capacity)
-    idx = jax.vmap(lambda k: replay.sample_indices(k, size, agent.cfg.batch_size))(batch_keys)
-    return jnp.any(idx == buffer.ptr)
 
 
 def _draw_action(agent: Agent, actor_params, obs, key: jax.Array, policy: bool):
@@ -132,8 +97,7 @@ def pack_step(transition: dict[str, np.ndarray], next_obs: np.ndarray) -> np.nda
     return np.concatenate([*parts, np.ravel(next_obs)]).astype(np.float32, copy=False)
 
 
-def make_env_step(agent: Agent, learn: bool, policy: bool, fused: bool | None = None,
-                  overlap: bool | None = None) -> Callable:
+def make_env_step(agent: Agent, learn: bool, policy: bool, fused: bool | None = None) -> Callable:
     """``step(state, buffer, transition, next_obs) -> (state, buffer, action, metrics)``.
 
     ``learn``: run the updates (from ``start_training`` on); ``policy``: act with
@@ -142,34 +106,19 @@ def make_env_step(agent: Agent, learn: bool, policy: bool, fused: bool | None = 
     see the module docstring). ``step.store`` and ``step.learn_and_act`` (reads the device
     buffer), or ``step.store_learn_and_act``, take the packed vector of ``pack_step``;
     ``step.learn_and_act_on`` takes ``[outer_steps, batch]`` batches, for a host replay.
-
-    ``overlap`` (default: on every backend but CPU; only with ``learn``): call
-    ``state = step.ahead(state, buffer)`` before each environment step. When the step's
-    updates will not sample the slot its transition goes to (known from the state's key;
-    all but about ``batch_size * outer_steps / size`` of steps), it starts them then, so
-    the device updates while the host steps the environment; ``step`` then stores the
-    transition and draws the next action in a second call. Otherwise ``step`` runs the
-    updates after the environment step, with the new transition put in its sampled rows.
-    Both give what the serial step gives, to the bit on CPU. ``step.counts`` tallies them.
     """
     if fused is None:
         fused = jax.default_backend() != "cpu"
-    if overlap is None:
-        overlap = jax.default_backend() != "cpu"
-    overlap = overlap and learn
     update = make_update(agent)
     batch_size = agent.cfg.batch_size
     layout = _transition_layout(agent)
-    next_obs_at = layout[-1][3]
-
-    def unpack(packed):
-        return {name: packed[a:b].reshape(shape) for name, shape, a, b in layout}
 
     def add(buffer, packed):
-        return replay.add(buffer, unpack(packed))
+        transition = {name: packed[a:b].reshape(shape) for name, shape, a, b in layout}
+        return replay.add(buffer, transition)
 
     def learn_then_act(state, batch_fn, next_obs):
-        key, k_act, k_learn = _step_keys(state.key)
+        key, k_act, k_learn = jax.random.split(state.key, 3)
         metrics = {}
         if learn:
             state, metrics = update(state.replace(key=k_learn), batch_fn)
@@ -190,57 +139,15 @@ def make_env_step(agent: Agent, learn: bool, policy: bool, fused: bool | None = 
     @functools.partial(jax.jit, donate_argnums=(0, 1))
     def store_learn_and_act(state, buffer, packed):
         buffer = add(buffer, packed)
-        state, action, metrics = learn_then_act(state, from_buffer(buffer), packed[next_obs_at:])
+        state, action, metrics = learn_then_act(state, from_buffer(buffer), packed[layout[-1][3]:])
         return state, buffer, action, metrics
 
     @functools.partial(jax.jit, donate_argnums=(0,))
     def learn_and_act_on(state, batches, next_obs):
         return learn_then_act(state, lambda _k, i: jax.tree.map(lambda b: b[i], batches), next_obs)
 
-    @functools.partial(jax.jit, donate_argnums=(0,))
-    def learn_before_store(state, buffer, packed):
-        """The step's updates, sampled as if ``packed`` were stored already; the state keeps its key."""
-        _, _, k_learn = _step_keys(state.key)
-        size, new = jnp.minimum(buffer.size + 1, buffer.capacity), unpack(packed)
-
-        def batch_fn(k, _i):
-            idx = replay.sample_indices(k, size, batch_size)
-            hit = idx == buffer.ptr
-            return jax.tree.map(lambda x, row: jnp.where(hit.reshape(-1, *([1] * row.ndim)), row, x),
-                                replay.gather(buffer, idx), new)
-
-        learned, metrics = update(state.replace(key=k_learn), batch_fn)
-        return learned.replace(key=state.key), metrics
-
-    @functools.partial(jax.jit, donate_argnums=(0,))
-    def store_and_act(buffer, key, actor_params, packed):
-        """Stores, draws the next action, and says whether the next step's updates may start early."""
-        buffer = add(buffer, packed)
-        key, k_act, _ = _step_keys(key)
-        action = _draw_action(agent, actor_params, packed[next_obs_at:], k_act, policy)
-        return buffer, key, action, ~_draws_next_slot(agent, key, buffer)
-
-    # Host-side only: the updates started by ``ahead`` and whether the next step may start early.
-    pending = {"metrics": None, "clear": False}
-    counts = {"ahead": 0, "after": 0}
-    no_transition = np.zeros(next_obs_at + agent.obs_dim, np.float32)
-
-    def ahead(state, buffer):
-        if overlap and pending["clear"] and pending["metrics"] is None:
-            state, pending["metrics"] = learn_before_store(state, buffer, no_transition)
-            counts["ahead"] += 1
-        return state
-
     def step(state, buffer, transition, next_obs):
         packed = pack_step(transition, next_obs)
-        if overlap:
-            metrics, pending["metrics"] = pending["metrics"], None
-            if metrics is None:
-                state, metrics = learn_before_store(state, buffer, packed)
-                counts["after"] += 1
-            buffer, key, action, clear = store_and_act(buffer, state.key, state.sac.actor.params, packed)
-            action, pending["clear"] = jax.device_get((action, clear))
-            return state.replace(key=key), buffer, action, metrics
         if fused:
             return store_learn_and_act(state, buffer, packed)
         buffer = store(buffer, packed)
@@ -251,9 +158,8 @@ def make_env_step(agent: Agent, learn: bool, policy: bool, fused: bool | None = 
         """Shapes of the metrics a learning step returns, without running it."""
         return jax.eval_shape(learn_and_act, state, buffer, np.zeros(agent.obs_dim, np.float32))[2]
 
-    step.fused, step.overlap, step.metric_shapes, step.ahead, step.counts = fused, overlap, metric_shapes, ahead, counts
+    step.fused, step.metric_shapes = fused, metric_shapes
     step.store, step.learn_and_act, step.store_learn_and_act = store, learn_and_act, store_learn_and_act
-    step.learn_before_store, step.store_and_act = learn_before_store, store_and_act
     step.learn_and_act_on = learn_and_act_on
     return step
 
