@@ -25,7 +25,8 @@ step() {  # step NAME SECONDS COMMAND...
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,memory.total --format=csv,noheader || true
 python3 -c "import jax; print('jax', jax.__version__, jax.devices())"
 
-step mujoco_omd_sac 150 python3 bench/mujoco.py --algos omd,sac --steps 1000 --repeats 3
+step mujoco_omd_sac 240 python3 bench/mujoco.py --algos omd,sac --steps 1000 --repeats 3 --flat both
+step gpu_tests 100 python3 -m pytest -q -p no:cacheprovider tests/test_sac.py -k "agree or flat"
 step mujoco_mle_vep 100 python3 bench/mujoco.py --algos mle,vep --steps 1000
 step cartpole 120 python3 bench/cartpole.py --steps 10000 --seeds 1 100
 tmp=$(mktemp -d)

@@ -55,7 +55,11 @@ def _random_transitions(n, obs_dim, action_dim, rng):
 
 
 def setup(algo: str, kind: str, capacity: int, env_name: str) -> tuple[Callable[[int], float], float]:
-    """Compile one algorithm's step; returns ``(timed, flops)``, ``timed(steps)`` giving updates/s."""
+    """Compile one algorithm's step; returns ``(timed, flops)``, ``timed(steps)`` giving updates/s.
+
+    ``kind``: ``device`` (device replay, the agent state as a pytree), ``flat`` (device replay,
+    the state packed into a few vectors, ``omd.flat``) or ``host`` (numpy replay).
+    """
     env = make_env(env_name, seed=0)
     obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
     agent = make_agent(SACConfig(algo=algo), obs_dim, action_dim)
@@ -65,9 +69,10 @@ def setup(algo: str, kind: str, capacity: int, env_name: str) -> tuple[Callable[
     obs, _ = env.reset(seed=0)
     action = np.zeros(action_dim, np.float32)
 
-    if kind == "device":
+    if kind in ("device", "flat"):
         buffer = replay.add_batch(init_buffer(obs_dim, action_dim, capacity), fill)
-        step = make_env_step(agent, learn=True, policy=True)
+        step = make_env_step(agent, learn=True, policy=True, flat=kind == "flat")
+        state = step.to_carry(state)  # a few flat vectors on GPUs (omd.flat)
         packed = pack_step({k: v[0] for k, v in fill.items()}, obs)
         if step.fused:
             flops = _flops(step.store_learn_and_act.lower(state, buffer, packed).compile())
@@ -147,6 +152,10 @@ def main():
     parser.add_argument("--algos", default="omd,mle,vep,sac", help="comma-separated algorithms to time")
     parser.add_argument("--replay", choices=("device", "host", "both"), default="device",
                         help="replay buffer on the device (training's choice) or in host numpy")
+    parser.add_argument("--flat", choices=("auto", "on", "off", "both"), default="auto",
+                        help="device replay: pass the agent state to the compiled calls as a few flat vectors "
+                             "(row 'flat') or as its pytree (row 'device'); auto: flat on GPUs only, as training "
+                             "does; both: time each")
     parser.add_argument("--steps", type=int, default=1000,
                         help=f"timed environment steps per algorithm, in windows of {WINDOW}; the median window is printed")
     parser.add_argument("--capacity", type=int, default=1_000_000, help="replay capacity (default: max_steps)")
@@ -162,7 +171,10 @@ def main():
     if args.capacity < FILL:
         parser.error(f"--capacity must be at least {FILL} (the transitions stored before timing)")
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}; load average before: {os.getloadavg()}")
-    kinds = ("device", "host") if args.replay == "both" else (args.replay,)
+    flats = {"auto": (jax.default_backend() != "cpu",), "on": (True,), "off": (False,),
+             "both": (False, True)}[args.flat]
+    kinds = [("flat" if f else "device") for f in flats] if args.replay != "host" else []
+    kinds += ["host"] if args.replay != "device" else []
     runs = [(algo, kind) for algo in args.algos.split(",") for kind in kinds]
     benches = {}
     header = f"{'algo':>5} {'replay':>7} {'updates/s':>10} {'GFLOP/step':>11} {'GFLOP/s':>8}"

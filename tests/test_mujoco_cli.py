@@ -115,6 +115,29 @@ def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path):
     assert drop(_rows(tmp_path / "cut" / "42" / "train.csv")) == drop(_rows(tmp_path / "whole" / "42" / "train.csv"))
 
 
+def test_a_flat_state_carry_trains_and_resumes_as_the_pytree_one(tmp_path, monkeypatch):
+    """The GPU default (the state packed into a few vectors, ``omd.flat``) run on CPU."""
+    import omd.sac.train as train_lib
+    from omd.sac.update import make_env_step
+
+    agent = _tiny_agent(algo="omd")
+    tree = train(agent, _tiny_run(tmp_path / "tree"))
+    flats = []
+    monkeypatch.setattr(train_lib, "make_env_step", lambda *a: flats.append(make_env_step(*a, flat=True)) or flats[-1])
+    whole = train(agent, _tiny_run(tmp_path / "whole"))
+    assert len(flats) == 3 and all(step.flat for step in flats)
+    train(agent, _tiny_run(tmp_path / "cut"), stop_after=170)
+    resumed = train(agent, _tiny_run(tmp_path / "cut"))
+    assert resumed["eval_rows"] == whole["eval_rows"]
+    assert all(jax.tree.leaves(jax.tree.map(np.array_equal, resumed["state"], whole["state"])))
+    # Packing changes XLA's fusions (last-bit differences), so against the pytree run: close.
+    np.testing.assert_allclose([r for _, r in whole["eval_rows"]], [r for _, r in tree["eval_rows"]], rtol=1e-3)
+    jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-3, atol=1e-5), whole["state"], tree["state"])
+    rows, tree_rows = _rows(tmp_path / "whole" / "42" / "train.csv"), _rows(tmp_path / "tree" / "42" / "train.csv")
+    assert [r.keys() for r in rows] == [r.keys() for r in tree_rows] and len(rows) == 6
+    np.testing.assert_allclose([float(r["q"]) for r in rows[2:]], [float(r["q"]) for r in tree_rows[2:]], rtol=1e-3)
+
+
 def test_resumes_a_checkpoint_with_the_single_evaluation_env_of_earlier_versions(tmp_path):
     from omd import checkpoint
 

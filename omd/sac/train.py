@@ -164,14 +164,18 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
     def save_checkpoint(step: int) -> None:
         logs = {name: _read(os.path.join(seed_dir, name)) for name in LOGS}
         checkpoint.save(ckpt_path, {
-            "agent": checkpoint.to_saveable(state), "buffer": _save_buffer(buffer),
+            "agent": checkpoint.to_saveable(learner.from_carry(carry)), "buffer": _save_buffer(buffer),
             "env": envs.get_state(env), "eval_envs": evaluation.get_states(eval_envs),
             "obs": obs, "action": action, "logs": logs, "host": json.dumps({**host, "step": step}),
         })
 
     timer = StepTimer(host["step"])
     # NaN until learning starts: train.csv gets all its columns from the first row on.
-    shapes = steps[(True, True)].metric_shapes(state, buffer)
+    learner = steps[(True, True)]
+    shapes = learner.metric_shapes(state, buffer)
+    # On GPUs the loop carries the state packed into a few vectors (omd.flat); all three steps share it.
+    carry = learner.to_carry(state)
+    del state
     metrics = {k: np.float32(np.nan) for k in shapes}
     start = host["step"] + 1
     bar = tqdm(total=run.max_steps, initial=start - 1, disable=not run.tqdm, smoothing=0.05, unit="step",
@@ -190,7 +194,7 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
                 logger.log("episode", i, {"return": episode["return"], "length": episode["length"]})
                 next_obs, _ = env.reset()
             learn, policy = i >= run.start_training, i + 1 >= run.start_training
-            state, buffer, action, step_metrics = steps[(learn, policy)](state, buffer, transition, next_obs)
+            carry, buffer, action, step_metrics = steps[(learn, policy)](carry, buffer, transition, next_obs)
             if learn:
                 metrics = step_metrics
                 host["updates"] += agent_cfg.outer_steps
@@ -198,12 +202,12 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
             bar.update(1)
 
             if i % run.log_interval == 0:
-                row = {"step": i, **jax.device_get(metrics), "episode_return": host["last_episode"][0],
+                row = {"step": i, **learner.read_metrics(metrics), "episode_return": host["last_episode"][0],
                        "episodes": host["episodes"], "steps_per_sec": timer.rate(i)}
                 bar.write(format_line("train", i, logger.log("train", i, row)))
             if i % run.eval_interval == 0:
                 video = os.path.join(run.save_dir, "video", str(run.seed), f"eval_{i}.mp4") if run.save_video else None
-                ret = evaluation.evaluate(eval_envs, eval_act, state.sac.actor.params, video)
+                ret = evaluation.evaluate(eval_envs, eval_act, learner.from_carry(carry).sac.actor.params, video)
                 host["evaluations"] += 1
                 host["eval_rows"].append([i, ret])
                 _write_txt(txt_path, host["eval_rows"])
@@ -219,4 +223,4 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
     final = host["eval_rows"][-1][1] if host["eval_rows"] else float("nan")
     return {"steps": host["step"], "updates": host["updates"], "evaluations": host["evaluations"],
             "episodes": host["episodes"], "final_eval_return": final, "eval_rows": host["eval_rows"],
-            "state": state, "stopped_by": stopped_by, "checkpoint": ckpt_path}
+            "state": learner.from_carry(carry), "stopped_by": stopped_by, "checkpoint": ckpt_path}

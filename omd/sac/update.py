@@ -30,7 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from omd import replay
-from omd.sac.agent import Agent, AgentState
+from omd.flat import FlatLayout
+from omd.sac.agent import Agent, AgentState, init_state
 from omd.sac.model_updates import UPDATES
 from omd.sac.networks import mode_action, sample_action
 
@@ -97,8 +98,9 @@ def pack_step(transition: dict[str, np.ndarray], next_obs: np.ndarray) -> np.nda
     return np.concatenate([*parts, np.ravel(next_obs)]).astype(np.float32, copy=False)
 
 
-def make_env_step(agent: Agent, learn: bool, policy: bool, fused: bool | None = None) -> Callable:
-    """``step(state, buffer, transition, next_obs) -> (state, buffer, action, metrics)``.
+def make_env_step(agent: Agent, learn: bool, policy: bool, fused: bool | None = None,
+                  flat: bool | None = None) -> Callable:
+    """``step(carry, buffer, transition, next_obs) -> (carry, buffer, action, metrics)``.
 
     ``learn``: run the updates (from ``start_training`` on); ``policy``: act with
     the actor instead of uniformly at random. ``metrics`` is ``{}`` when not learning.
@@ -106,59 +108,85 @@ def make_env_step(agent: Agent, learn: bool, policy: bool, fused: bool | None = 
     see the module docstring). ``step.store`` and ``step.learn_and_act`` (reads the device
     buffer), or ``step.store_learn_and_act``, take the packed vector of ``pack_step``;
     ``step.learn_and_act_on`` takes ``[outer_steps, batch]`` batches, for a host replay.
+
+    ``flat`` (default: on every backend but CPU): the compiled calls take and return the
+    agent state as one vector per dtype (``omd.flat``), and the metrics as one vector, so
+    that a call passes about 20 device buffers instead of about 160. The carry is then
+    ``step.to_carry(state)``, read back with ``step.from_carry``; ``step.read_metrics``
+    fetches the metrics as a dict of numbers. Without ``flat`` the carry is the state.
     """
     if fused is None:
         fused = jax.default_backend() != "cpu"
+    if flat is None:
+        flat = jax.default_backend() != "cpu"
     update = make_update(agent)
     batch_size = agent.cfg.batch_size
     layout = _transition_layout(agent)
+
+    def from_buffer(buffer):
+        return lambda k, _i: replay.sample(buffer, k, batch_size)
+
+    def metric_shapes(state, buffer):
+        """Shapes of the metrics a learning step returns (``{}`` when not learning), without running it."""
+        return jax.eval_shape(lambda s, b: update(s, from_buffer(b))[1], state, buffer) if learn else {}
+
+    if flat:
+        abstract_state = jax.eval_shape(functools.partial(init_state, agent), jax.random.PRNGKey(0))
+        state_layout = FlatLayout.of(abstract_state)
+        abstract_buffer = jax.eval_shape(lambda: init_buffer(agent.obs_dim, agent.action_dim, 1))
+        metric_layout = FlatLayout.of(metric_shapes(abstract_state, abstract_buffer))
 
     def add(buffer, packed):
         transition = {name: packed[a:b].reshape(shape) for name, shape, a, b in layout}
         return replay.add(buffer, transition)
 
-    def learn_then_act(state, batch_fn, next_obs):
+    def learn_then_act(carry, batch_fn, next_obs):
+        state = state_layout.unpack(carry) if flat else carry
         key, k_act, k_learn = jax.random.split(state.key, 3)
         metrics = {}
         if learn:
             state, metrics = update(state.replace(key=k_learn), batch_fn)
+            metrics = metric_layout.pack(metrics)[0] if flat else metrics
         action = _draw_action(agent, state.sac.actor.params, next_obs, k_act, policy)
-        return state.replace(key=key), action, metrics
-
-    def from_buffer(buffer):
-        return lambda k, _i: replay.sample(buffer, k, batch_size)
+        state = state.replace(key=key)
+        return state_layout.pack(state) if flat else state, action, metrics
 
     @functools.partial(jax.jit, donate_argnums=(0,))
     def store(buffer, packed):
         return add(buffer, packed)
 
     @functools.partial(jax.jit, donate_argnums=(0,))
-    def learn_and_act(state, buffer, next_obs):
-        return learn_then_act(state, from_buffer(buffer), next_obs)
+    def learn_and_act(carry, buffer, next_obs):
+        return learn_then_act(carry, from_buffer(buffer), next_obs)
 
     @functools.partial(jax.jit, donate_argnums=(0, 1))
-    def store_learn_and_act(state, buffer, packed):
+    def store_learn_and_act(carry, buffer, packed):
         buffer = add(buffer, packed)
-        state, action, metrics = learn_then_act(state, from_buffer(buffer), packed[layout[-1][3]:])
-        return state, buffer, action, metrics
+        carry, action, metrics = learn_then_act(carry, from_buffer(buffer), packed[layout[-1][3]:])
+        return carry, buffer, action, metrics
 
     @functools.partial(jax.jit, donate_argnums=(0,))
-    def learn_and_act_on(state, batches, next_obs):
-        return learn_then_act(state, lambda _k, i: jax.tree.map(lambda b: b[i], batches), next_obs)
+    def learn_and_act_on(carry, batches, next_obs):
+        return learn_then_act(carry, lambda _k, i: jax.tree.map(lambda b: b[i], batches), next_obs)
 
-    def step(state, buffer, transition, next_obs):
+    def step(carry, buffer, transition, next_obs):
         packed = pack_step(transition, next_obs)
         if fused:
-            return store_learn_and_act(state, buffer, packed)
+            return store_learn_and_act(carry, buffer, packed)
         buffer = store(buffer, packed)
-        state, action, metrics = learn_and_act(state, buffer, next_obs)
-        return state, buffer, action, metrics
+        carry, action, metrics = learn_and_act(carry, buffer, next_obs)
+        return carry, buffer, action, metrics
 
-    def metric_shapes(state, buffer):
-        """Shapes of the metrics a learning step returns, without running it."""
-        return jax.eval_shape(learn_and_act, state, buffer, np.zeros(agent.obs_dim, np.float32))[2]
+    def read_metrics(metrics) -> dict:
+        """A step's metrics (or a dict of host numbers) as a dict of host numbers."""
+        if flat and not isinstance(metrics, dict):
+            return metric_layout.unpack((np.asarray(metrics),))
+        return jax.device_get(metrics)
 
-    step.fused, step.metric_shapes = fused, metric_shapes
+    identity = lambda x: x  # noqa: E731
+    step.to_carry = jax.jit(state_layout.pack) if flat else identity
+    step.from_carry = jax.jit(state_layout.unpack) if flat else identity
+    step.fused, step.flat, step.metric_shapes, step.read_metrics = fused, flat, metric_shapes, read_metrics
     step.store, step.learn_and_act, step.store_learn_and_act = store, learn_and_act, store_learn_and_act
     step.learn_and_act_on = learn_and_act_on
     return step
@@ -170,7 +198,7 @@ def make_host_replay_step(agent: Agent) -> Callable:
     ``batches`` has a leading ``outer_steps`` axis. Used by the benchmark that
     compares host and device replay.
     """
-    return make_env_step(agent, learn=True, policy=True).learn_and_act_on
+    return make_env_step(agent, learn=True, policy=True, flat=False).learn_and_act_on
 
 
 def make_eval_action(agent: Agent) -> Callable:
