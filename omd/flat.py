@@ -2,9 +2,10 @@
 
 Each leaf passed to or returned by a jitted call is a device buffer that the runtime
 tracks on every call. On a GPU host that bookkeeping dominates a small-batch update: the
-MuJoCo agent state has 69 leaves, and each call in and out cost a few microseconds each
-on an H100 machine. Packed as one vector per dtype (three for that state), the call
-passes three buffers; the slicing and concatenation inside the call are fused by XLA.
+MuJoCo agent state has 69 leaves, and on an H100 machine each buffer in or out added
+about 2-6 us to a call's dispatch. Packed as one vector per dtype (three for that state),
+the call passes three; XLA fuses the slicing and concatenation inside the call. On CPU
+the packing's copy of the state costs more than it saves, so CPUs keep the pytree.
 """
 
 from __future__ import annotations

@@ -80,3 +80,20 @@ def test_check_choice_lists_allowed_values():
     assert config.check_choice("agent_type", "omd", ("omd", "mle")) == "omd"
     with pytest.raises(ValueError, match="--agent_type='dqn' is not supported; choose one of 'omd', 'mle'"):
         config.check_choice("agent_type", "dqn", ("omd", "mle"))
+
+
+def test_flat_layout_packs_one_vector_per_dtype_and_restores_the_tree():
+    from omd.flat import FlatLayout
+
+    tree = {"key": jax.random.PRNGKey(7), "count": jnp.asarray(3, jnp.int32),
+            "params": {"w": jnp.arange(6.0).reshape(2, 3), "b": jnp.asarray(-1.5)}, "steps": jnp.arange(4)}
+    layout = FlatLayout.of(jax.eval_shape(lambda: tree))
+    vectors = jax.jit(layout.pack)(tree)
+    assert [(v.dtype, v.shape) for v in vectors] == [(jnp.int32, (5,)), (jnp.uint32, (2,)), (jnp.float32, (7,))]
+    back = jax.jit(layout.unpack)(vectors)
+    assert jax.tree.structure(back) == jax.tree.structure(tree)
+    for x, y in zip(jax.tree.leaves(back), jax.tree.leaves(tree)):
+        assert (x.dtype, x.shape) == (y.dtype, y.shape)
+        np.testing.assert_array_equal(x, y)
+    with pytest.raises(ValueError, match="expected a pytree of 5 leaves, got 1"):
+        layout.pack({"w": jnp.zeros(3)})

@@ -15,7 +15,11 @@ run depends on the backend:
   SAC step), so CPUs keep two.
 - GPU: one call, ``store_learn_and_act``, that does both; it writes in place
   there, and the call saved is a dispatch and a wait on the host (with the packing,
-  OMD on an H100 went from 688 to 1,035 updates/s in ``bench/mujoco.py``).
+  OMD on an H100 went from 688 to 1,035 updates/s in ``bench/mujoco.py``). The calls
+  also take the agent state as one vector per dtype (``flat``, ``omd.flat``): a call's
+  host dispatch there grows with the device buffers it passes, and the 69 leaves of the
+  state in and out cost more than packing them (OMD 1,210 against 915 updates/s, SAC
+  1,411 against 889, in one run on an H100).
 
 Metrics stay on the device until the host asks for them at a log interval.
 """
