@@ -49,7 +49,7 @@ class FlatLayout:
         parts = [[] for _ in self.dtypes]
         for leaf, (group, _, _) in zip(flat, self.leaves):
             parts[group].append(jnp.ravel(leaf))
-        return tuple(jnp.concatenate(p).astype(d) for p, d in zip(parts, self.dtypes))
+        return tuple(jnp.concatenate(p) for p in parts)
 
     def unpack(self, vectors) -> Any:
         flat = [vectors[g][start:start + math.prod(shape)].reshape(shape) for g, start, shape in self.leaves]
