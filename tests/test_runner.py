@@ -343,6 +343,27 @@ def test_wrapper_refuses_a_job_another_process_holds(project):
     assert rc == 0 and state.read_json(layout.state("j"))["state"] == "done"
 
 
+def test_a_stop_before_the_job_starts_is_recorded_as_a_failure(project, monkeypatch):
+    """SIGTERM between the "running" record and the job's start (a runner killed right then)."""
+    import signal  # pylint: disable=import-outside-toplevel
+    from omd.sweep import wrapper  # pylint: disable=import-outside-toplevel
+    layout = state.Layout(str(project / "runs" / "early"))
+    marker = project / "ran"
+    job = {"name": "j", "root": layout.root, "out_dir": layout.out_dir("j"), "cwd": None,
+           "command": [sys.executable, "-c", f"open({str(marker)!r}, 'w')"]}
+    monkeypatch.setattr(wrapper.cpus, "pin_from_env", lambda: os.kill(os.getpid(), signal.SIGTERM))
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1,
+                                                       signal.SIGUSR2, signal.SIGHUP)}
+    try:
+        rc = wrapper.run_job(job)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    assert rc == -signal.SIGTERM and not marker.exists()
+    record = state.read_json(layout.state("j"))
+    assert record["state"] == "failed" and record["returncode"] == -signal.SIGTERM
+
+
 def test_gpu_slots_pin_workers_and_turn_off_preallocation():
     got = local.slots(None, 2, ["0", "3"])
     assert [s["CUDA_VISIBLE_DEVICES"] for s in got] == ["0", "3", "0", "3"]

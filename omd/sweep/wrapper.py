@@ -55,6 +55,20 @@ def _set_aside(layout: st.Layout, name: str, out_dir: str, attempt: int) -> str 
 
 
 def run_job(spec: dict) -> int:
+    # Signals go to the child once it runs. A stop that arrives earlier (the runner stopped
+    # right after this job was recorded as running) is kept: the job is then recorded as failed,
+    # instead of the wrapper dying with its record left at "running".
+    child: list[subprocess.Popen] = []
+    stops: list[int] = []
+
+    def forward(signum, _frame):
+        if child and child[0].poll() is None:
+            child[0].send_signal(signum)
+        elif signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            stops.append(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
+        signal.signal(sig, forward)
     layout = st.Layout(spec["root"])
     name, cmd, out_dir = spec["name"], spec["command"], spec["out_dir"]
     os.makedirs(os.path.dirname(layout.state(name)), exist_ok=True)
@@ -86,16 +100,13 @@ def run_job(spec: dict) -> int:
     cpus.pin_from_env()  # the job inherits the cores the runner gave this worker
     env = dict(os.environ, **spec.get("env", {}))
     os.makedirs(os.path.dirname(os.path.abspath(out_dir)), exist_ok=True)
-    child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=spec.get("cwd"),
-                             env=env)
-
-    def forward(signum, _frame):
-        if child.poll() is None:
-            child.send_signal(signum)
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
-        signal.signal(sig, forward)
-    rc = child.wait()
+    if stops:
+        rc = -stops[0]
+    else:
+        child.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=spec.get("cwd"), env=env))
+        if stops:  # arrived while the child was being started
+            child[0].send_signal(stops[0])
+        rc = child[0].wait()
     record.update(state=st.DONE if rc == 0 else st.FAILED, returncode=rc, end=time.time())
     with open(layout.history(name), "a") as f:
         f.write(json.dumps(record) + "\n")
