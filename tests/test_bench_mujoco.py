@@ -1,17 +1,21 @@
-"""``bench/mujoco.py`` runs end to end and its repeat summary agrees with its rounds."""
+"""``bench/mujoco.py`` runs end to end and its repeat summary agrees with its rounds;
+``bench/sbx_sac.py`` says how to install SBX where it is missing."""
 
+import importlib.util
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _bench(*args):
+def _bench(*args, script="bench/mujoco.py"):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "bench/mujoco.py", *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, script, *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=600)
 
 
@@ -32,3 +36,10 @@ def test_a_capacity_below_the_prefill_is_refused_with_the_minimum():
     proc = _bench("--capacity=100")
     assert proc.returncode == 2
     assert "--capacity must be at least 20000" in proc.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("sbx") is not None, reason="SBX is installed here")
+def test_the_sbx_reference_without_sbx_names_the_install_command():
+    proc = _bench(script="bench/sbx_sac.py")
+    assert proc.returncode == 1
+    assert "pip install sbx-rl==0.28.0" in proc.stderr and "No module named 'sbx'" in proc.stderr
