@@ -57,8 +57,8 @@ def _random_transitions(n, obs_dim, action_dim, rng):
 def setup(algo: str, kind: str, capacity: int, env_name: str) -> tuple[Callable[[int], float], float]:
     """Compile one algorithm's step; returns ``(timed, flops)``, ``timed(steps)`` giving updates/s.
 
-    ``kind``: ``device`` (device replay, the agent state as a pytree), ``flat`` (device replay,
-    the state packed into a few vectors, ``omd.flat``) or ``host`` (numpy replay).
+    ``kind``: ``device`` (device replay, the agent state packed as training does, ``omd.flat``),
+    ``pytree`` (device replay, the state as its pytree) or ``host`` (numpy replay).
     """
     env = make_env(env_name, seed=0)
     obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
@@ -69,10 +69,10 @@ def setup(algo: str, kind: str, capacity: int, env_name: str) -> tuple[Callable[
     obs, _ = env.reset(seed=0)
     action = np.zeros(action_dim, np.float32)
 
-    if kind in ("device", "flat"):
+    if kind in ("device", "pytree"):
         buffer = replay.add_batch(init_buffer(obs_dim, action_dim, capacity), fill)
-        step = make_env_step(agent, learn=True, policy=True, flat=kind == "flat")
-        state = step.to_carry(state)  # a few flat vectors on GPUs (omd.flat)
+        step = make_env_step(agent, learn=True, policy=True, flat=kind == "device")
+        state = step.to_carry(state)  # packed, except for kind 'pytree' (omd.flat)
         packed = pack_step({k: v[0] for k, v in fill.items()}, obs)
         if step.fused:
             flops = _flops(step.store_learn_and_act.lower(state, buffer, packed).compile())
@@ -152,10 +152,10 @@ def main():
     parser.add_argument("--algos", default="omd,mle,vep,sac", help="comma-separated algorithms to time")
     parser.add_argument("--replay", choices=("device", "host", "both"), default="device",
                         help="replay buffer on the device (training's choice) or in host numpy")
-    parser.add_argument("--flat", choices=("auto", "on", "off", "both"), default="auto",
-                        help="device replay: pass the agent state to the compiled calls as a few flat vectors "
-                             "(row 'flat') or as its pytree (row 'device'); auto: flat on GPUs only, as training "
-                             "does; both: time each")
+    parser.add_argument("--flat", choices=("on", "off", "both"), default="on",
+                        help="device replay: pass the agent state to the compiled calls packed (omd.flat: all of "
+                             "it on GPUs, its small leaves on CPU; row 'device'), as training does, or as its "
+                             "pytree (row 'pytree'); both: time each")
     parser.add_argument("--steps", type=int, default=1000,
                         help=f"timed environment steps per algorithm, in windows of {WINDOW}; the median window is printed")
     parser.add_argument("--capacity", type=int, default=1_000_000, help="replay capacity (default: max_steps)")
@@ -171,13 +171,12 @@ def main():
     if args.capacity < FILL:
         parser.error(f"--capacity must be at least {FILL} (the transitions stored before timing)")
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}; load average before: {os.getloadavg()}")
-    flats = {"auto": (jax.default_backend() != "cpu",), "on": (True,), "off": (False,),
-             "both": (False, True)}[args.flat]
-    kinds = [("flat" if f else "device") for f in flats] if args.replay != "host" else []
+    flats = {"on": (True,), "off": (False,), "both": (False, True)}[args.flat]
+    kinds = [("device" if f else "pytree") for f in flats] if args.replay != "host" else []
     kinds += ["host"] if args.replay != "device" else []
     runs = [(algo, kind) for algo in args.algos.split(",") for kind in kinds]
     benches = {}
-    header = f"{'algo':>5} {'replay':>7} {'updates/s':>10} {'GFLOP/step':>11} {'GFLOP/s':>8}"
+    header = f"{'algo':>5} {'kind':>7} {'updates/s':>10} {'GFLOP/step':>11} {'GFLOP/s':>8}"
     rates = {run: [] for run in runs}
     for rep in range(args.repeats):
         print(header if args.repeats == 1 else f"round {rep + 1} of {args.repeats}\n{header}")
@@ -191,7 +190,7 @@ def main():
             print(f"{algo:>5} {kind:>7} {rate:>10.1f} {flops / 1e9:>11.3f} {rate * flops / 1e9:>8.1f}", flush=True)
     if args.repeats > 1:
         print(f"median (min-max) over {args.repeats} rounds")
-        print(f"{'algo':>5} {'replay':>7} {'updates/s':>21} {'GFLOP/s':>8}")
+        print(f"{'algo':>5} {'kind':>7} {'updates/s':>21} {'GFLOP/s':>8}")
         for (algo, kind), values in rates.items():
             flops, median = benches[algo, kind][1], float(np.median(values))
             spread = f"{median:.1f} ({min(values):.1f}-{max(values):.1f})"

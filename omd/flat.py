@@ -5,7 +5,9 @@ tracks on every call. On a GPU host that bookkeeping dominates a small-batch upd
 MuJoCo agent state has 69 leaves, and on an H100 machine each buffer in or out added
 about 2-6 us to a call's dispatch. Packed as one vector per dtype (three for that state),
 the call passes three; XLA fuses the slicing and concatenation inside the call. On CPU
-the packing's copy of the state costs more than it saves, so CPUs keep the pytree.
+copying the weight matrices into a vector costs more than their buffers do, so there only
+the small leaves are packed (``max_size``): biases, Adam counts, the temperature and the
+key, 43 of those 69 leaves, leaving 29 buffers.
 """
 
 from __future__ import annotations
@@ -25,14 +27,23 @@ class FlatLayout:
 
     treedef: Any
     dtypes: tuple[np.dtype, ...]  # one vector per dtype, in this order
-    leaves: tuple[tuple[int, int, tuple[int, ...]], ...]  # (vector index, start, shape) per leaf
+    # (vector index, start, shape) per leaf; index -1: not packed, start counts those leaves
+    leaves: tuple[tuple[int, int, tuple[int, ...]], ...]
 
     @classmethod
-    def of(cls, tree) -> FlatLayout:
-        """The layout of ``tree`` (arrays or ``jax.ShapeDtypeStruct``s)."""
+    def of(cls, tree, max_size: int | None = None) -> FlatLayout:
+        """The layout of ``tree`` (arrays or ``jax.ShapeDtypeStruct``s).
+
+        Leaves of more than ``max_size`` elements (if given) are not packed: they pass
+        through as they are, after the vectors.
+        """
         flat, treedef = jax.tree.flatten(tree)
-        dtypes, sizes, leaves = [], [], []
+        dtypes, sizes, leaves, kept = [], [], [], 0
         for leaf in flat:
+            if max_size is not None and math.prod(leaf.shape) > max_size:
+                leaves.append((-1, kept, tuple(leaf.shape)))
+                kept += 1
+                continue
             dtype = np.dtype(leaf.dtype)
             if dtype not in dtypes:
                 dtypes.append(dtype)
@@ -43,14 +54,20 @@ class FlatLayout:
         return cls(treedef, tuple(dtypes), tuple(leaves))
 
     def pack(self, tree) -> tuple[jax.Array, ...]:
+        """One vector per dtype, then the leaves left unpacked."""
         flat = jax.tree.leaves(tree)
         if len(flat) != len(self.leaves):
             raise ValueError(f"expected a pytree of {len(self.leaves)} leaves, got {len(flat)}")
-        parts = [[] for _ in self.dtypes]
+        parts, kept = [[] for _ in self.dtypes], []
         for leaf, (group, _, _) in zip(flat, self.leaves):
-            parts[group].append(jnp.ravel(leaf))
-        return tuple(jnp.concatenate(p) for p in parts)
+            if group < 0:
+                kept.append(leaf)
+            else:
+                parts[group].append(jnp.ravel(leaf))
+        return (*(jnp.concatenate(p) for p in parts), *kept)
 
-    def unpack(self, vectors) -> Any:
-        flat = [vectors[g][start:start + math.prod(shape)].reshape(shape) for g, start, shape in self.leaves]
+    def unpack(self, packed) -> Any:
+        vectors, kept = packed[:len(self.dtypes)], packed[len(self.dtypes):]
+        flat = [kept[start] if g < 0 else vectors[g][start:start + math.prod(shape)].reshape(shape)
+                for g, start, shape in self.leaves]
         return jax.tree.unflatten(self.treedef, flat)

@@ -97,3 +97,10 @@ def test_flat_layout_packs_one_vector_per_dtype_and_restores_the_tree():
         np.testing.assert_array_equal(x, y)
     with pytest.raises(ValueError, match="expected a pytree of 5 leaves, got 1"):
         layout.pack({"w": jnp.zeros(3)})
+    # With max_size, larger leaves pass through after the vectors, in tree order.
+    small = FlatLayout.of(jax.eval_shape(lambda: tree), max_size=3)
+    packed = jax.jit(small.pack)(tree)
+    assert [(v.dtype, v.shape) for v in packed] == [(jnp.int32, (1,)), (jnp.uint32, (2,)), (jnp.float32, (1,)),
+                                                    (jnp.float32, (2, 3)), (jnp.int32, (4,))]
+    for x, y in zip(jax.tree.leaves(jax.jit(small.unpack)(packed)), jax.tree.leaves(tree)):
+        np.testing.assert_array_equal(x, y)

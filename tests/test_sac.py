@@ -114,8 +114,9 @@ def test_omd_model_gradient_matches_finite_differences(method):
 
 
 @pytest.mark.parametrize("algo", ["omd", "sac"])
-def test_fused_two_call_and_flat_steps_store_the_transition_and_agree(algo):
+def test_fused_two_call_and_flat_steps_store_the_transition_and_agree(algo, monkeypatch):
     from omd import replay
+    from omd.sac import update as update_lib
     from omd.sac.update import init_buffer, make_env_step
 
     agent = make_agent(SACConfig(algo=algo, hidden_dims=(8,), model_hidden_dim=8, batch_size=4), OBS, ACT)
@@ -125,11 +126,18 @@ def test_fused_two_call_and_flat_steps_store_the_transition_and_agree(algo):
                "next_obs": rng.standard_normal(OBS, np.float32)}, rng.standard_normal(OBS, np.float32))
              for i in range(6)]
     results = []
-    # flat: the state passed as one vector per dtype, and the metrics as one vector (GPU default)
-    for fused, flat in ((False, False), (True, False), (True, True), (False, True)):
+    # flat (the default): the state packed, one vector per dtype (float32, int32 step counts,
+    # uint32 key), and the metrics as one vector. On CPU only leaves of at most
+    # CPU_PACKED_MAX_SIZE elements are packed: all of them at 1024 here, some at 8.
+    for fused, flat, max_size in ((False, False, 0), (True, False, 0), (True, True, 1024), (False, True, 1024),
+                                  (False, True, 8)):
+        monkeypatch.setattr(update_lib, "CPU_PACKED_MAX_SIZE", max_size)
         step = make_env_step(agent, learn=True, policy=True, fused=fused, flat=flat)
-        carry, buffer = step.to_carry(init_state(agent, jax.random.PRNGKey(0))), init_buffer(OBS, ACT, capacity=4)
-        assert len(jax.tree.leaves(carry)) == (3 if flat else 55)  # float32, int32 (step counts), uint32 (key)
+        state = init_state(agent, jax.random.PRNGKey(0))
+        carry, buffer = step.to_carry(state), init_buffer(OBS, ACT, capacity=4)
+        kept = sum(x.size > max_size for x in jax.tree.leaves(state))
+        assert len(jax.tree.leaves(state)) == 55 and (max_size != 8 or 0 < kept < 55)
+        assert len(jax.tree.leaves(carry)) == (3 + kept if flat else 55)
         actions = []
         for transition, next_obs in steps:
             carry, buffer, action, metrics = step(carry, buffer, transition, next_obs)

@@ -173,7 +173,7 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
     # NaN until learning starts: train.csv gets all its columns from the first row on.
     learner = steps[(True, True)]
     shapes = learner.metric_shapes(state, buffer)
-    # On GPUs the loop carries the state packed into a few vectors (omd.flat); all three steps share it.
+    # The loop carries the state packed (omd.flat: all of it on GPUs, its small leaves on CPU); all three steps share it.
     carry = learner.to_carry(state)
     del state
     metrics = {k: np.float32(np.nan) for k in shapes}
