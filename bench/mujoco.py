@@ -4,8 +4,10 @@ For each algorithm (default config, HalfCheetah-v5, batch 256) this runs the rea
 per-step work of ``omd/sac/train.py``: one env step, the compiled calls (insert, then
 sample, ``outer_steps`` updates and the next action: two calls on CPU, one on GPU) and the
 host fetch of the action. It prints
-updates/s, the FLOPs of one step's compiled calls (XLA ``cost_analysis``) and the achieved
-GFLOP/s, for the device replay buffer (what training uses) and, with
+updates/s, the FLOPs of one step's compiled calls (XLA ``cost_analysis``), the achieved
+GFLOP/s and, on CPU, that as a share of XLA's speed on 256-wide matrix products (the
+networks' hidden layers) timed between the windows, for the device replay buffer (what
+training uses) and, with
 ``--replay=both``, for a host numpy buffer sampled in Python. Last, the seconds of one
 evaluation (``--eval_episodes``, stepped in lockstep as training does).
 
@@ -28,6 +30,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from omd import replay  # noqa: E402
@@ -41,6 +44,34 @@ from omd.sac.update import (  # noqa: E402
 
 FILL = 20_000  # transitions in the buffer before timing
 WINDOW = 100  # environment steps per timed window
+PEAK_SIDE, PEAK_PRODUCTS = 256, 8  # the yardstick: a chain of 256x256 @ 256x256 float32 products
+
+
+def make_peak() -> Callable[[], float]:
+    """``sample()`` gives XLA's GFLOP/s on a chain of ``PEAK_PRODUCTS`` 256-wide products
+    (batch 256 through a 256x256 layer, as the networks' hidden layers): the most an update's
+    matrix products reach here. Sampled between the timing windows, as this shared VM's speed
+    swings by 20-40% from one minute to the next; the best of three short calls."""
+    w = jnp.linalg.qr(jax.random.normal(jax.random.PRNGKey(0), (PEAK_SIDE, PEAK_SIDE)))[0]
+    x = jax.random.normal(jax.random.PRNGKey(1), (PEAK_SIDE, PEAK_SIDE))
+
+    @jax.jit
+    def chain(x, w):
+        for _ in range(PEAK_PRODUCTS):
+            x = x @ w  # orthogonal w: the chain keeps its scale
+        return x
+
+    chain(x, w).block_until_ready()
+
+    def sample() -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            chain(x, w).block_until_ready()
+            times.append(time.perf_counter() - start)
+        return 2 * PEAK_SIDE**3 * PEAK_PRODUCTS / min(times) / 1e9
+
+    return sample
 
 
 def _flops(compiled) -> float:
@@ -54,8 +85,10 @@ def _random_transitions(n, obs_dim, action_dim, rng):
     return {k: rng.standard_normal((n, *v.shape)).astype(np.float32) for k, v in spec.items()}
 
 
-def setup(algo: str, kind: str, capacity: int, env_name: str) -> tuple[Callable[[int], float], float]:
-    """Compile one algorithm's step; returns ``(timed, flops)``, ``timed(steps)`` giving updates/s.
+def setup(algo: str, kind: str, capacity: int, env_name: str,
+          peak: Callable[[], float] | None) -> tuple[Callable[[int], tuple[float, float]], float]:
+    """Compile one algorithm's step; returns ``(timed, flops)``, ``timed(steps)`` giving updates/s
+    and the share of ``peak()`` GFLOP/s reached (``nan`` without ``peak``), medians over windows.
 
     ``kind``: ``device`` (device replay, the agent state packed as training does, ``omd.flat``),
     ``pytree`` (device replay, the state as its pytree) or ``host`` (numpy replay).
@@ -119,16 +152,18 @@ def setup(algo: str, kind: str, capacity: int, env_name: str) -> tuple[Callable[
 
     carry = run(20, state, buffer, obs, action)  # compile and warm up
 
-    def timed(steps: int) -> float:
+    def timed(steps: int) -> tuple[float, float]:
         # The median over windows: on a shared 2-core VM, bursts of outside load swing a
         # single long window by 20% or more.
         nonlocal carry
-        rates = []
+        rates, shares = [], []
         for _ in range(max(1, steps // WINDOW)):
             start = time.perf_counter()
             carry = run(min(WINDOW, steps), *carry)
             rates.append(min(WINDOW, steps) * agent.cfg.outer_steps / (time.perf_counter() - start))
-        return float(np.median(rates))
+            if peak is not None:
+                shares.append(rates[-1] * flops / 1e9 / peak())
+        return float(np.median(rates)), float(np.median(shares)) if shares else float("nan")
 
     return timed, flops
 
@@ -145,6 +180,10 @@ def bench_evaluation(env_name: str, episodes: int) -> float:
         evaluate(eval_envs, act, params)
         times.append(time.perf_counter() - start)
     return float(np.median(times))
+
+
+def _percent(share: float) -> str:
+    return "-" if np.isnan(share) else f"{100 * share:.0f}%"
 
 
 def main():
@@ -176,25 +215,34 @@ def main():
     kinds += ["host"] if args.replay != "device" else []
     runs = [(algo, kind) for algo in args.algos.split(",") for kind in kinds]
     benches = {}
-    header = f"{'algo':>5} {'kind':>7} {'updates/s':>10} {'GFLOP/step':>11} {'GFLOP/s':>8}"
+    # On GPUs a 256-wide product is latency-bound, no yardstick for an update: the share is CPU-only.
+    peak = make_peak() if jax.devices()[0].platform == "cpu" else None
+    header = f"{'algo':>5} {'kind':>7} {'updates/s':>10} {'GFLOP/step':>11} {'GFLOP/s':>8} {'% peak':>7}"
     rates = {run: [] for run in runs}
+    shares = {run: [] for run in runs}
     for rep in range(args.repeats):
         print(header if args.repeats == 1 else f"round {rep + 1} of {args.repeats}\n{header}")
         # Rounds interleave the algorithms, so a slow spell of the machine hits them all alike.
         for algo, kind in runs:
             if (algo, kind) not in benches:
-                benches[algo, kind] = setup(algo, kind, args.capacity, args.env_name)
+                benches[algo, kind] = setup(algo, kind, args.capacity, args.env_name, peak)
             timed, flops = benches[algo, kind]
-            rate = timed(args.steps)
+            rate, share = timed(args.steps)
             rates[algo, kind].append(rate)
-            print(f"{algo:>5} {kind:>7} {rate:>10.1f} {flops / 1e9:>11.3f} {rate * flops / 1e9:>8.1f}", flush=True)
+            shares[algo, kind].append(share)
+            print(f"{algo:>5} {kind:>7} {rate:>10.1f} {flops / 1e9:>11.3f} {rate * flops / 1e9:>8.1f} "
+                  f"{_percent(share):>7}", flush=True)
     if args.repeats > 1:
         print(f"median (min-max) over {args.repeats} rounds")
-        print(f"{'algo':>5} {'kind':>7} {'updates/s':>21} {'GFLOP/s':>8}")
+        print(f"{'algo':>5} {'kind':>7} {'updates/s':>21} {'GFLOP/s':>8} {'% peak':>7}")
         for (algo, kind), values in rates.items():
             flops, median = benches[algo, kind][1], float(np.median(values))
             spread = f"{median:.1f} ({min(values):.1f}-{max(values):.1f})"
-            print(f"{algo:>5} {kind:>7} {spread:>21} {median * flops / 1e9:>8.1f}")
+            print(f"{algo:>5} {kind:>7} {spread:>21} {median * flops / 1e9:>8.1f} "
+                  f"{_percent(float(np.median(shares[algo, kind]))):>7}")
+    if peak is not None:
+        print(f"% peak: the update's GFLOP/s as a share of XLA's on 256-wide float32 products, "
+              f"{peak():.0f} GFLOP/s just now (median of the windows' shares)")
     if args.eval_episodes:
         print(f"evaluation of {args.eval_episodes} episodes: {bench_evaluation(args.env_name, args.eval_episodes):.2f} s")
     print(f"load average after: {os.getloadavg()}")

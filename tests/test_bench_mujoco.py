@@ -24,10 +24,17 @@ def test_repeats_print_each_round_and_their_median():
                   "--env_name=InvertedPendulum-v5")
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    rounds = [float(m) for m in re.findall(r"^\s+sac\s+device\s+([\d.]+)\s+[\d.]+\s+[\d.]+$", out, re.M)]
-    assert len(rounds) == 3 and all(r > 0 for r in rounds), out
+    rows = re.findall(r"^\s+sac\s+device\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)%$", out, re.M)
+    assert len(rows) == 3, out
+    rounds = [float(r[0]) for r in rows]
+    assert all(r > 0 for r in rounds), out
+    # GFLOP/s is updates/s times GFLOP/step; on CPU each row also gives its share of XLA's peak.
+    assert all(abs(float(g) - float(u) * float(f)) <= 0.1 + 1e-3 * float(g) for u, f, g, _ in rows), out
+    assert all(int(share) > 0 for *_, share in rows), out
+    assert float(re.search(r"256-wide float32 products, (\d+) GFLOP/s just now", out).group(1)) > 0
     assert "round 3 of 3" in out
-    median, low, high = map(float, re.search(r"sac\s+device\s+([\d.]+) \(([\d.]+)-([\d.]+)\)", out).groups())
+    median, low, high = map(float, re.search(r"sac\s+device\s+([\d.]+) \(([\d.]+)-([\d.]+)\)\s+[\d.]+\s+\d+%$", out,
+                                             re.M).groups())
     assert (median, low, high) == tuple(round(x, 1) for x in (sorted(rounds)[1], min(rounds), max(rounds)))
     assert re.search(r"evaluation of 1 episodes: [\d.]+ s", out)
 
