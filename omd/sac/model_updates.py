@@ -3,12 +3,12 @@
 - ``omd``: the model is trained so that the critic it induces fits the *real* data.
   Inner solve: ``inner_steps`` full SAC updates on model-predicted (s', r) from the
   warm-started critic. Outer loss: the SAC critic loss of the solution on the real
-  batch. Model gradient through ``omd.implicit.root_solve`` with
-  ``f(w, theta) = d/dw critic_loss(w; model batch)``: the gradient field the last
-  inner critic step descended (same actor, target, temperature and noise as that
-  step), so with ``implicit=identity`` the model gradient is minus the
-  mixed second derivative of the inner loss applied to the outer gradient; with
-  ``implicit=cg`` the inverse Hessian of the critic loss is applied first by CG.
+  batch. Model gradient through ``omd.implicit.argmin_solve`` with the inner loss
+  ``critic_loss(w; model batch)`` whose gradient field the last inner critic step
+  descended (same actor, target, temperature and noise as that step), so with
+  ``implicit=identity`` the model gradient is minus the mixed second derivative of
+  the inner loss applied to the outer gradient; with ``implicit=cg`` the inverse
+  Hessian of the critic loss is applied first by CG.
 - ``mle``: next-state + reward mean squared error, then the SAC updates on model
   predictions (with the freshly updated model).
 - ``vep``: value-equivalence with ``num_ensemble_vep`` random, never-trained state
@@ -28,7 +28,7 @@ import jax.numpy as jnp
 
 from omd import implicit
 from omd.sac.agent import Agent, AgentState, SACState, apply_grads
-from omd.sac.value_step import Batch, critic_grad, critic_loss, noise, sac_step, sac_steps
+from omd.sac.value_step import Batch, critic_loss, noise, sac_step, sac_steps
 
 
 def model_batch(agent: Agent, model_params, batch: Batch) -> Batch:
@@ -79,8 +79,8 @@ def sac_update(agent: Agent, state: AgentState, batch: Batch, key: jax.Array):
 def inner_sac_solver(agent: Agent, sac: SACState, mbatch: Batch, steps_noise: jax.Array):
     """One SAC step on the model batch per entry of ``steps_noise`` ``[inner_steps, 2, batch, action]``.
 
-    Returns ``(sac_before_last, sac_after, last_critic_noise, metrics)``: OMD's ``f``
-    is the critic gradient of the last step, so it needs the state that step
+    Returns ``(sac_before_last, sac_after, last_critic_noise, metrics)``: OMD's inner loss
+    is the critic loss of the last step, so it needs the state that step
     started from and the noise of its next actions.
     """
     before = sac
@@ -88,7 +88,7 @@ def inner_sac_solver(agent: Agent, sac: SACState, mbatch: Batch, steps_noise: ja
         before, _ = jax.lax.scan(lambda s, n: sac_step(agent, s, mbatch, n), sac, steps_noise[:-1])
     last = steps_noise[-1]
     after, metrics = sac_step(agent, before, mbatch, last)
-    # last[0] is the very slice sac_step takes, so XLA shares f's target computation with this step's.
+    # last[0] is the very slice sac_step takes, so XLA shares the inner loss's target computation with this step's.
     return before, after, last[0], metrics
 
 
@@ -113,11 +113,11 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: Batch, key: jax.Array
         fixed = jax.lax.stop_gradient(theta)
         before, after, f_noise, metrics = solver(agent, state.sac, model_batch(agent, fixed, batch), inner_noise)
 
-        def f(w, th):
-            return critic_grad(agent, w, before, model_batch(agent, th, batch), f_noise)[0]
+        def inner_loss(w, th):
+            return critic_loss(agent, w, before, model_batch(agent, th, batch), f_noise)[0]
 
-        w_star, (after, metrics) = implicit.root_solve(
-            f, lambda w0, th: (after.critic.params, (after, metrics)), state.sac.critic.params, theta,
+        w_star, (after, metrics) = implicit.argmin_solve(
+            inner_loss, lambda w0, th: (after.critic.params, (after, metrics)), state.sac.critic.params, theta,
             method=cfg.implicit, **options,
         )
         loss, info = critic_loss(agent, w_star, after, batch, outer_noise)

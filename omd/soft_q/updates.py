@@ -3,7 +3,7 @@
 - ``omd``: the value function is trained only on model predictions (K inner
   Adam steps from the current w); the model gets the gradient of the real-data
   Bellman error of the result, through the implicit function theorem
-  (``omd.implicit.root_solve`` with ``f = grad_w L_model``).
+  (``omd.implicit.argmin_solve`` of ``L_model``).
 - ``mle``: model steps on next-state MSE (NLL) plus reward MSE, then value steps
   on model predictions.
 - ``vep``: model steps matching random value functions of real and predicted
@@ -61,9 +61,6 @@ def omd_model_grad(agent: Agent, model_params: Any, value: ValueState, batch: lo
         mb, _ = losses.model_batch(agent.nets, cfg, theta, batch, noise)
         return losses.q_loss(agent.nets, cfg, w, value.target, mb)[0]
 
-    def f(w, theta):
-        return jax.grad(inner_loss)(w, theta)
-
     def adam_solve(w0, theta):
         mb, _ = losses.model_batch(agent.nets, cfg, theta, batch, noise)
         solved, metrics = value_steps(agent, value._replace(params=w0), mb, cfg.num_Q_steps)
@@ -74,8 +71,8 @@ def omd_model_grad(agent: Agent, model_params: Any, value: ValueState, batch: lo
         options = {"damping": cfg.cg_damping, "maxiter": cfg.cg_maxiter}
 
     def outer(theta):
-        w_star, (solved, metrics) = implicit.root_solve(
-            f, solve or adam_solve, value.params, theta, method=cfg.implicit_method, **options
+        w_star, (solved, metrics) = implicit.argmin_solve(
+            inner_loss, solve or adam_solve, value.params, theta, method=cfg.implicit_method, **options
         )
         loss, _ = losses.q_loss(agent.nets, cfg, w_star, solved.target, batch)
         return loss, (solved, metrics)
