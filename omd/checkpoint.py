@@ -1,7 +1,7 @@
 """Atomic checkpoints of nested dicts of arrays (flax msgpack).
 
-``save`` writes a temporary file in the target's directory, flushes it to disk and
-``os.replace``s it over the target, so a kill at any moment leaves either the old
+``save`` (through ``write_atomic``, which other writers share) writes a temporary file in
+the target's directory, flushes it to disk and ``os.replace``s it over the target, so a kill at any moment leaves either the old
 checkpoint or the new one, never a truncated file.
 """
 
@@ -16,9 +16,8 @@ import numpy as np
 from flax import serialization
 
 
-def save(path: str, tree: Any) -> None:
-    tree = jax.tree.map(lambda x: x if isinstance(x, (str, bytes, int, float)) else np.asarray(x), jax.device_get(tree))
-    data = serialization.msgpack_serialize(tree)
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a synced temporary file and ``os.replace``: old or new, never partial."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path), dir=directory)
@@ -32,6 +31,11 @@ def save(path: str, tree: Any) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def save(path: str, tree: Any) -> None:
+    tree = jax.tree.map(lambda x: x if isinstance(x, (str, bytes, int, float)) else np.asarray(x), jax.device_get(tree))
+    write_atomic(path, serialization.msgpack_serialize(tree))
 
 
 def load(path: str) -> Any:
