@@ -1,8 +1,8 @@
 """Atomic checkpoints of nested dicts of arrays (flax msgpack).
 
 ``save`` (through ``write_atomic``, which other writers share) writes a temporary file in
-the target's directory, flushes it to disk and ``os.replace``s it over the target, so a kill at any moment leaves either the old
-checkpoint or the new one, never a truncated file.
+the target's directory, flushes it to disk and ``os.replace``s it over the target, so a
+kill at any moment leaves either the old checkpoint or the new one, never a truncated file.
 """
 
 from __future__ import annotations

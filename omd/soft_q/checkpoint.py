@@ -18,13 +18,13 @@ buffer (``--data_path``, format ``omd.soft_q.buffer/1``)
 from __future__ import annotations
 
 import dataclasses
-import os
 import pickle
 from typing import Any
 
 import jax
 import numpy as np
 
+from omd import checkpoint as atomic
 from omd import replay
 from omd.soft_q.agent import AgentState
 from omd.soft_q.config import SoftQConfig
@@ -34,19 +34,18 @@ BUFFER_FORMAT = "omd.soft_q.buffer/1"
 
 
 def _write(path: str, payload: dict) -> None:
-    """Write atomically, so an interrupted save never leaves a truncated file."""
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as f:
-        pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    """Pickle through the shared atomic writer (synced, then renamed): an interrupted save leaves the old file."""
+    atomic.write_atomic(path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _read(path: str, expected_format: str) -> dict:
-    with open(path, "rb") as f:
-        payload = pickle.load(f)
+    try:
+        with open(path, "rb") as f:
+            payload = pickle.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist (written by cartpole/train.py --save_agent/--save_buf).") from None
+    except Exception as err:  # pickle raises many kinds on a truncated or foreign file
+        raise ValueError(f"{path} is unreadable ({type(err).__name__}: {err}).") from None
     if not isinstance(payload, dict) or payload.get("format") != expected_format:
         raise ValueError(f"{path} is not a {expected_format} file (saved by cartpole/train.py --save_agent/--save_buf).")
     return payload
