@@ -6,6 +6,7 @@ the CartPole and MuJoCo suites (their end-to-end runs are in test_runner_cartpol
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -570,3 +571,33 @@ def test_status_notes_jobs_run_with_other_flags(project, capfd):
     write_sweep(project / "s.py", body.format(300))
     rc, out, _ = run_cli(capfd, path, "--status")
     assert "done     default" in out and "NOTE: ran with other flags" in out
+
+
+def test_finished_jobs_are_kept_in_results_and_count_as_done_from_a_fresh_clone(project, capfd):
+    path = write_sweep(project / "s.py", """
+        basename = "kept"
+        grid = [dict(_main=["fake_train.py"], agent_type=["omd", "mle"], seed=[0, 1])]
+        """)
+    rc, _, _ = run_cli(capfd, path, "--local", "--workers", 2)
+    assert rc == 0
+    kept = project / "results" / "kept"
+    job = "agent_type=omd,seed=0"
+    assert (kept / job / "0" / "eval.csv").read_bytes() == (project / "runs" / "kept" / job / "0" / "eval.csv").read_bytes()
+    assert _read_state(kept, job)["state"] == "done"
+    # --collect copies CSV/TXT and the state record only, never checkpoints or TensorBoard events
+    (project / "runs" / "kept" / job / "0" / "checkpoint.msgpack").write_bytes(b"x")
+    os.makedirs(project / "runs" / "kept" / job / "0" / "tb")
+    (project / "runs" / "kept" / job / "0" / "tb" / "events.csv").write_text("x")
+    rc, out, _ = run_cli(capfd, path, "--collect")
+    assert rc == 0 and "copied 4 done jobs of 4" in out
+    assert sorted(os.listdir(kept / job / "0")) == ["eval.csv", "train.csv"]
+
+    # a fresh clone holds results/ but no runs/: everything is done, nothing reruns, plots read results/
+    shutil.rmtree(project / "runs")
+    rc, out, _ = run_cli(capfd, path, "--status")
+    assert "4 jobs: 4 done" in out and f"committed in results/kept/{job}" in out
+    rc, out, _ = run_cli(capfd, path, "--local")
+    assert rc == 0 and "4 jobs; 0 to run; skipping 4 done" in out
+    assert not (project / "runs" / "kept" / job).exists()
+    rc, out, _ = run_cli(capfd, path, "--plot", "--out", project / "fig")
+    assert rc == 0 and "4/4 runs complete" in out

@@ -9,7 +9,7 @@ import re
 import sys
 import time
 
-from omd.sweep import flagcheck, local, slurm, spec, state, suites
+from omd.sweep import archive, flagcheck, local, slurm, spec, state, suites
 from omd.sweep.state import DONE, FAILED, MISSING, QUEUED, RUNNING
 
 
@@ -39,7 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="print done / running / queued / failed / missing per job")
     mode.add_argument("--plot", action="store_true",
                       help="learning curves, final return vs swept value, and tables")
+    mode.add_argument("--collect", action="store_true",
+                      help="copy the small outputs (CSV, TXT, state) of done jobs to --results, to commit")
     p.add_argument("--root", default=None, help="sweep output folder (default runs/<basename>)")
+    p.add_argument("--results", default=None,
+                   help="committed results of finished jobs (default results/<basename>); a job done "
+                        "there counts as done; --local copies each job there when it finishes")
     p.add_argument("--only", default=None, help="regular expression: keep jobs whose name matches")
     p.add_argument("--group_seeds", action=argparse.BooleanOptionalAction, default=None,
                    help="merge jobs differing only in seed into one --num_seeds job "
@@ -91,14 +96,18 @@ def _check_reserved(sw, jobs, suite_of) -> None:
         raise flagcheck.FlagError(f"{sw.path}: " + "; ".join(dict.fromkeys(bad[:3])))
 
 
-def statuses(layout: state.Layout, jobs) -> list[state.JobStatus]:
+def statuses(layout: state.Layout, jobs, results: state.Layout | None = None) -> list[state.JobStatus]:
     ids = {(state.read_text(layout.slurm_id(j.name)) or "").split("_")[0] for j in jobs}
     ids.discard("")
     queue = slurm.queue_states(ids) if ids else {}
     out = []
     for j in jobs:
         st = state.status(layout, j.name, queue)
-        ran = (state.read_json(layout.state(j.name)) or {}).get("command")
+        record = layout
+        if st.state != DONE and results is not None and archive.is_done(results, j.name):
+            st = state.JobStatus(j.name, DONE, f"committed in {results.out_dir(j.name)}", st.attempt)
+            record = results
+        ran = (state.read_json(record.state(j.name)) or {}).get("command")
         # the job's flags as run, without the interpreter and the output folder
         if ran and [a for a in ran[1:-1]] != spec.command(j, "x", "x")[1:-1]:
             st = dataclasses.replace(st, detail=st.detail + "; NOTE: ran with other flags than "
@@ -150,10 +159,15 @@ def _main(args) -> int:
     jobs = _select(sw, args.only)
     root = args.root or os.path.join("runs", sw.basename)
     layout = state.Layout(root)
+    kept = state.Layout(args.results or archive.default_root(sw.basename))
     cwd = os.getcwd()
 
     if args.status:
-        print_status(statuses(layout, jobs))
+        print_status(statuses(layout, jobs, kept))
+        return 0
+    if args.collect:
+        copied = [j.name for j in jobs if archive.collect(layout, kept, j.name)]
+        print(f"copied {len(copied)} done jobs of {len(jobs)} to {kept.root}/ (commit it)")
         return 0
     if args.plot:
         from omd.sweep import report  # pylint: disable=g-import-not-at-top
@@ -164,7 +178,7 @@ def _main(args) -> int:
             except flagcheck.FlagError as e:
                 print(f"warning: {e}\n(partial runs are then judged against their siblings)",
                       file=sys.stderr)
-        return report.main(sw, jobs, layout, _suites(jobs, infos), infos, args.out)
+        return report.main(sw, jobs, layout, _suites(jobs, infos), infos, args.out, kept)
 
     infos = {} if args.no_validate else flagcheck.check(sw.path, jobs)
     suite_of = _suites(jobs, infos)
@@ -179,7 +193,7 @@ def _main(args) -> int:
               file=sys.stderr)
         return 0
 
-    sts = {s.name: s for s in statuses(layout, jobs)}
+    sts = {s.name: s for s in statuses(layout, jobs, kept)}
     todo = [j for j in jobs if sts[j.name].state in (FAILED, MISSING)]
     skipped = {k: sum(s.state == k for s in sts.values()) for k in (DONE, RUNNING, QUEUED)}
     print(f"{sw.path}: {len(jobs)} jobs; {len(todo)} to run; skipping "
@@ -189,9 +203,10 @@ def _main(args) -> int:
     paths = _write_specs(layout, todo, suite_of, cwd)
 
     if args.local:
-        results = local.run(list(paths.values()), workers=args.workers,
-                            jobs_per_gpu=args.jobs_per_gpu)
-        counts = print_status(statuses(layout, jobs))
+        names = {path: name for name, path in paths.items()}
+        results = local.run(list(paths.values()), workers=args.workers, jobs_per_gpu=args.jobs_per_gpu,
+                            on_exit=lambda path: archive.collect(layout, kept, names[path]))
+        counts = print_status(statuses(layout, jobs, kept))
         return 0 if all(rc == 0 for rc in results.values()) and not counts[FAILED] else 1
 
     res = slurm.Resources(time=args.time, mem=args.mem, cpus=args.cpus, gpus=args.gpus,
@@ -208,6 +223,6 @@ def _main(args) -> int:
             if q is not None and not q:
                 break
             time.sleep(1.0)
-        counts = print_status(statuses(layout, jobs))
+        counts = print_status(statuses(layout, jobs, kept))
         return 0 if not counts[FAILED] else 1
     return 0

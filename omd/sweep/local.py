@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+from typing import Any, Callable
 
 from tqdm import tqdm
 
@@ -47,8 +48,8 @@ def slots(workers: int | None, jobs_per_gpu: int, gpus: list[str]) -> list[dict[
 
 
 def run(spec_paths: list[str], workers: int | None = None, jobs_per_gpu: int = 1,
-        quiet: bool = False) -> dict[str, int]:
-    """Runs every spec; returns exit code per spec path.
+        quiet: bool = False, on_exit: Callable[[str], Any] | None = None) -> dict[str, int]:
+    """Runs every spec; returns exit code per spec path. ``on_exit(path)`` runs as each job ends.
 
     Ctrl-C or SIGTERM (e.g. the runner itself killed by a scheduler) starts no further job and
     passes SIGTERM to the running ones, whose wrappers record them as failed.
@@ -73,6 +74,8 @@ def run(spec_paths: list[str], workers: int | None = None, jobs_per_gpu: int = 1
             with lock:
                 procs.discard(p)
                 free.append(env_extra)
+            if on_exit is not None:
+                on_exit(path)
 
     def on_term(signum, frame):
         raise KeyboardInterrupt

@@ -107,11 +107,12 @@ def plot_final(table, ps: results.PlotSpec, title: str):
     return fig
 
 
-def main(sw, jobs, layout, suite_of, infos, out=None) -> int:
+def main(sw, jobs, layout, suite_of, infos, out=None, kept=None) -> int:
+    """``kept``: the committed results (``omd.sweep.archive``), read for jobs not done under ``layout``."""
     ps = results.plot_spec(sw)
     out = out or os.path.join(layout.root, "figures")
     os.makedirs(out, exist_ok=True)
-    runs = results.load_runs(jobs, layout, suite_of, infos, ps)
+    runs = results.load_runs(jobs, layout, suite_of, infos, ps, kept)
     table, curves = results.aggregate(runs, ps, sw.varying, infos)
     bad = [r for r in runs if r.state != "complete"]
     for r in bad:

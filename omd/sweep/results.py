@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from omd.sweep import spec, suites
+from omd.sweep import archive, spec, suites
 
 AGENT_KEYS = ("agent_type", "config.algo", "algo")
 
@@ -68,11 +68,11 @@ def _budget(job: spec.Job, suite: suites.Suite, info: dict) -> tuple[float | Non
 
 
 def load_runs(jobs: Sequence[spec.Job], layout, suite_of: dict, infos: dict,
-              ps: PlotSpec) -> list[Run]:
+              ps: PlotSpec, kept=None) -> list[Run]:
     runs = []
     for job in jobs:
         suite = suite_of[job.main]
-        job_dir = suite.run_dir(layout.out_dir(job.name), job.flag_dict)
+        job_dir = suite.run_dir(archive.job_dir(layout, kept, job.name), job.flag_dict)
         seeds = list(job.seeds) or suite.seeds_found(job_dir) or [None]
         for seed in seeds:
             curve = suite.curve(job_dir, seed, ps.source) if seed is not None else None
