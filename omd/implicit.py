@@ -28,6 +28,13 @@ The backward pass is a ``jax.custom_vjp`` rather than ``lax.custom_root`` becaus
 reverse-mode through ``custom_root`` with an iterative tangent solve fails on
 current JAX. Values that ``f`` closes over (batches, targets, network constants)
 are hoisted with ``jax.closure_convert`` so they receive their cotangents too.
+
+Where ``f`` (or the loss) must be evaluated at more of the solver's output than ``x``
+itself (OMD's inner loss needs the target, actor and temperature its inner SAC steps
+produced), ``f_takes_aux=True`` / ``loss_takes_aux=True`` passes the solver's ``aux``
+as a third argument, without gradient: ``f(x, theta, aux)``. It is the same as closing
+``f`` over that ``aux``, so ``solve`` keeps the ``solve(x0, theta) -> (x, aux)``
+contract and the callers need no value computed outside it.
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ def root_solve(
     x0: Any,
     theta: Any,
     method: str = "identity",
+    *,
+    f_takes_aux: bool = False,
     **options: Any,
 ) -> tuple[Any, Any]:
     """Solve ``f(x, theta) = 0`` with ``solve`` and differentiate ``x*`` implicitly.
@@ -66,6 +75,9 @@ def root_solve(
       x0: initial guess; no gradient flows to it.
       theta: parameters (any pytree) that the derivative is taken against.
       method: one of ``METHODS`` (see the module docstring).
+      f_takes_aux: call ``f(x, theta, aux)`` with the solver's ``aux`` (no
+        gradient flows to it): for an ``f`` that depends on more of the solved
+        state than ``x``.
       **options: ``damping`` (``cg`` default 1e-5, others 0), ``maxiter``
         (default 100), ``tol`` (relative residual, default 1e-5) and ``restart``
         (GMRES, default 20).
@@ -74,7 +86,7 @@ def root_solve(
       ``(x_star, aux)``; ``x_star`` carries the implicit derivative w.r.t. ``theta``.
     """
     x, aux, opts = _solve_forward(solve, x0, theta, method, options)
-    f_closed, consts = jax.closure_convert(f, x, theta)
+    f_closed, consts = jax.closure_convert(_bind_aux(f, aux) if f_takes_aux else f, x, theta)
     return _implicit(f_closed, method, opts, x, theta, *consts), aux
 
 
@@ -84,6 +96,8 @@ def argmin_solve(
     x0: Any,
     theta: Any,
     method: str = "identity",
+    *,
+    loss_takes_aux: bool = False,
     **options: Any,
 ) -> tuple[Any, Any]:
     """``root_solve`` of ``f = grad_x loss``: ``x*`` minimises the scalar ``loss(x, theta)``.
@@ -91,10 +105,18 @@ def argmin_solve(
     Same arguments and derivative as ``root_solve(jax.grad(loss), ...)`` (``df/dx``, the
     Hessian, is symmetric, so every method applies); the backward pass takes
     Hessian-vector products forward-over-reverse (see the module docstring).
+    ``loss_takes_aux=True`` calls ``loss(x, theta, aux)`` with the solver's ``aux``,
+    without gradient (as ``f_takes_aux`` of ``root_solve``).
     """
     x, aux, opts = _solve_forward(solve, x0, theta, method, options)
-    loss_closed, consts = jax.closure_convert(loss, x, theta)
+    loss_closed, consts = jax.closure_convert(_bind_aux(loss, aux) if loss_takes_aux else loss, x, theta)
     return _implicit_min(loss_closed, method, opts, x, theta, *consts), aux
+
+
+def _bind_aux(fn, aux):
+    """``fn(x, theta, aux)`` as ``(x, theta) -> ...``; ``aux`` is already stop-gradiented, so
+    ``closure_convert`` hoists it like any closed-over value and its cotangent is dropped."""
+    return lambda x, theta: fn(x, theta, aux)
 
 
 def _solve_forward(solve, x0, theta, method, options):

@@ -280,3 +280,46 @@ def test_argmin_solve_checks_its_method_and_options():
         argmin_solve(convex_loss, newton_solve, jnp.zeros(3), CONVEX_THETA, method="newton")
     with pytest.raises(TypeError, match="Unknown root_solve options"):
         argmin_solve(convex_loss, newton_solve, jnp.zeros(3), CONVEX_THETA, iters=3)
+
+
+# --- loss_takes_aux / f_takes_aux: the loss also reads the solver's aux, without gradient -------
+
+X0 = np.array([0.1, -0.2, 0.3])
+
+
+def aux_solve(x0, theta):
+    """Minimises ``convex_loss`` with a weight the solver makes from ``x0``: its aux, a constant for d/dtheta."""
+    weight = WEIGHT * jnp.exp(x0)
+    return newton_solve(x0, theta, weight)[0], {"weight": weight}
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("solver", ["argmin_solve", "root_solve"])
+def test_takes_aux_matches_the_closure_form_and_finite_differences(solver, method):
+    options = dict(TIGHT, damping=0.0) if method == "cg" else TIGHT
+    fn, call, flag = ((convex_loss, argmin_solve, "loss_takes_aux") if solver == "argmin_solve"
+                      else (jax.grad(convex_loss), root_solve, "f_takes_aux"))
+    weight = WEIGHT * np.exp(X0)
+
+    def with_aux(theta):
+        x, aux = call(lambda x, t, a: fn(x, t, a["weight"]), aux_solve, X0, theta, method=method,
+                      **{flag: True}, **options)
+        return jnp.sum(x**3), aux
+
+    def closure(theta):
+        x, _ = call(lambda x, t: fn(x, t, weight), aux_solve, X0, theta, method=method, **options)
+        return jnp.sum(x**3)
+
+    (_, aux), got = jax.jit(jax.value_and_grad(with_aux, has_aux=True))(CONVEX_THETA)
+    want = jax.jit(jax.grad(closure))(CONVEX_THETA)
+    np.testing.assert_allclose(aux["weight"], weight, rtol=1e-15)
+    for key in CONVEX_THETA:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-14)
+    if method != "identity":
+        fd = finite_difference(lambda t: jnp.sum(aux_solve(X0, t)[0] ** 3), CONVEX_THETA)
+        np.testing.assert_allclose(jax.flatten_util.ravel_pytree(got)[0], fd, rtol=1e-6, atol=1e-8)
+    else:  # identity: minus the mixed second derivative at the solution, with the aux weight
+        x_star = aux_solve(X0, CONVEX_THETA)[0]
+        mixed = jax.grad(lambda t: -jnp.dot(jax.grad(convex_loss)(x_star, t, weight), 3 * x_star**2))(CONVEX_THETA)
+        for key in CONVEX_THETA:
+            np.testing.assert_allclose(got[key], mixed[key], rtol=1e-12, atol=1e-14)
