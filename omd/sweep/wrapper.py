@@ -2,9 +2,10 @@
 ``python omd/sweep/wrapper.py --manifest M.json --task I`` runs the jobs of one Slurm array task
 side by side.
 
-Per job: skip if already done; refuse if another live process holds it; keep the outputs of a
-failed attempt of a non-resumable script aside (nothing is overwritten) or leave them in place
-for a resumable one; pin itself (and so the job) to the cores in ``$OMD_CPUS``; run the command
+Per job: skip if already done; refuse if another live process holds it; leave the outputs of a
+failed attempt in place when the script resumes from them (a resumable suite, or a folder holding
+a checkpoint: CartPole's ``<seed>/checkpoint.msgpack``), else keep them aside (nothing is
+overwritten); pin itself (and so the job) to the cores in ``$OMD_CPUS``; run the command
 with its output appended to the job's log; write the exit status atomically. Signals (Slurm's
 TERM on pre-emption, Ctrl-C) go to the child first, so a suite can checkpoint, and the attempt is
 recorded as failed until it runs again.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import glob
 import json
 import os
 import shutil
@@ -32,6 +34,7 @@ else:  # run as a file (how the runner starts it): importing the omd package wou
 COMMAND = [sys.executable, os.path.abspath(__file__)]  # how to start a wrapper
 
 BUSY = 75  # EX_TEMPFAIL: another process runs this job
+CHECKPOINT = "checkpoint.msgpack"  # what a resumable attempt leaves in a seed's folder
 
 
 def _slurm_id() -> str | None:
@@ -52,6 +55,11 @@ def _set_aside(layout: st.Layout, name: str, out_dir: str, attempt: int) -> str 
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     shutil.move(out_dir, dest)
     return dest
+
+
+def _has_checkpoint(out_dir: str) -> bool:
+    """Whether a failed attempt left a checkpoint to resume from: ``out_dir/[exp/]<seed>/checkpoint.msgpack``."""
+    return any(glob.glob(os.path.join(out_dir, *["*"] * depth, CHECKPOINT)) for depth in (1, 2))
 
 
 def run_job(spec: dict) -> int:
@@ -86,7 +94,7 @@ def run_job(spec: dict) -> int:
     os.makedirs(os.path.dirname(layout.log(name)), exist_ok=True)
     log = open(layout.log(name), "a")
     moved = None
-    if prev and not spec.get("resumable", False):
+    if prev and not spec.get("resumable", False) and not _has_checkpoint(out_dir):
         moved = _set_aside(layout, name, out_dir, int(prev.get("attempt", 0)))
     record = st.new_attempt_record(name, attempt, cmd, _slurm_id())
     st.write_json(layout.state(name), record)
@@ -95,6 +103,8 @@ def run_job(spec: dict) -> int:
                                      else "") + " ===\n")
     if moved:
         header += f"=== previous attempt's outputs kept in {moved} ===\n"
+    elif prev and _has_checkpoint(out_dir):
+        header += f"=== resuming from the previous attempt's checkpoint in {out_dir} ===\n"
     log.write(header + "$ " + " ".join(cmd) + "\n")
     log.flush()
     cpus.pin_from_env()  # the job inherits the cores the runner gave this worker
