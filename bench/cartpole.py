@@ -2,6 +2,8 @@
 
   python bench/cartpole.py                    # omd, mle, vep x 1 and 10 seeds, 20k steps each
   python bench/cartpole.py --steps 200000 --agents omd --seeds 10
+  python bench/cartpole.py --agents omd mle --seeds 10 30 60    # seeds per call
+  taskset -c 0 python bench/cartpole.py --seeds 10              # one core, as a --local sweep job runs
 
 For each agent type and seed count it compiles the loop, then times a run of
 ``--steps`` environment steps per seed exactly as cartpole/train.py runs it
@@ -9,7 +11,9 @@ For each agent type and seed count it compiles the loop, then times a run of
 of 10 episodes every 1000 steps), and prints the steps per second summed over
 seeds. GFLOP/s is the FLOP count of one compiled step (environment step, acting,
 replay insert and sample, one update; all seeds) from XLA's cost analysis,
-times the number of such steps per second.
+times the number of such steps per second; ``% peak`` is that over XLA's GFLOP/s on
+256-wide products with the same cores (``bench/peak.py``, run in a subprocess without the
+per-core device split, before the runs; it is printed again after them).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import subprocess
 import sys
 import time
 
@@ -29,6 +34,13 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from omd.soft_q import SoftQConfig, boundaries, make_loop  # noqa: E402
+
+
+def peak_gflops() -> float:
+    """XLA's GFLOP/s on 256-wide products with this process's cores (``bench/peak.py``)."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peak.py")
+    out = subprocess.run([sys.executable, script], capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
 
 
 def step_flops(loop, state, num_seeds: int) -> float:
@@ -82,15 +94,19 @@ def main():
     args = parser.parse_args()
     extra = {"with_inv_jac": args.with_inv_jac}
 
-    print(f"jax {jax.__version__} on {len(jax.devices())} x {jax.devices()[0].device_kind}; "
-          f"load average {os.getloadavg()}")
-    print(f"{'agent':>5} {'seeds':>5} {'steps/s':>10} {'s':>7} {'compile s':>9} {'MFLOP/step':>10} {'GFLOP/s':>8}")
+    peak = peak_gflops()
+    print(f"jax {jax.__version__} on {len(jax.devices())} x {jax.devices()[0].device_kind} "
+          f"({len(os.sched_getaffinity(0))} cores); load average {os.getloadavg()}")
+    print(f"{'agent':>5} {'seeds':>5} {'steps/s':>10} {'s':>7} {'compile s':>9} {'MFLOP/step':>10} {'GFLOP/s':>8}"
+          f" {'% peak':>7}")
     for agent_type in args.agents:
         for num_seeds in args.seeds:
             r = bench(agent_type, num_seeds, args.steps, extra)
             print(f"{r['agent']:>5} {r['seeds']:>5} {r['steps_per_s']:>10.0f} {r['seconds']:>7.1f} "
-                  f"{r['compile_s']:>9.1f} {r['mflop_per_step']:>10.2f} {r['gflop_per_s']:>8.2f}", flush=True)
-    print(f"load average after: {os.getloadavg()}")
+                  f"{r['compile_s']:>9.1f} {r['mflop_per_step']:>10.2f} {r['gflop_per_s']:>8.2f} "
+                  f"{100 * r['gflop_per_s'] / peak:>6.0f}%", flush=True)
+    print(f"% peak: of {peak:.0f} GFLOP/s, XLA on 256-wide float32 products with these cores before the runs "
+          f"(bench/peak.py; {peak_gflops():.0f} after); load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

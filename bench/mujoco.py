@@ -28,12 +28,14 @@ from typing import Callable
 # `import mujoco` (inside gymnasium) finds the real bindings.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+sys.path.append(_HERE)  # last, for peak.py only
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from omd import replay  # noqa: E402
+from peak import flops as _flops, make_peak  # noqa: E402
 from omd.envs.mujoco import make_env  # noqa: E402
 from omd.sac.agent import init_state, make_agent  # noqa: E402
 from omd.sac.config import SACConfig  # noqa: E402
@@ -44,40 +46,6 @@ from omd.sac.update import (  # noqa: E402
 
 FILL = 20_000  # transitions in the buffer before timing
 WINDOW = 100  # environment steps per timed window
-PEAK_SIDE, PEAK_PRODUCTS = 256, 8  # the yardstick: a chain of 256x256 @ 256x256 float32 products
-
-
-def make_peak() -> Callable[[], float]:
-    """``sample()`` gives XLA's GFLOP/s on a chain of ``PEAK_PRODUCTS`` 256-wide products
-    (batch 256 through a 256x256 layer, as the networks' hidden layers): the most an update's
-    matrix products reach here. Sampled between the timing windows, as this shared VM's speed
-    swings by 20-40% from one minute to the next; the best of three short calls."""
-    w = jnp.linalg.qr(jax.random.normal(jax.random.PRNGKey(0), (PEAK_SIDE, PEAK_SIDE)))[0]
-    x = jax.random.normal(jax.random.PRNGKey(1), (PEAK_SIDE, PEAK_SIDE))
-
-    @jax.jit
-    def chain(x, w):
-        for _ in range(PEAK_PRODUCTS):
-            x = x @ w  # orthogonal w: the chain keeps its scale
-        return x
-
-    chain(x, w).block_until_ready()
-
-    def sample() -> float:
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            chain(x, w).block_until_ready()
-            times.append(time.perf_counter() - start)
-        return 2 * PEAK_SIDE**3 * PEAK_PRODUCTS / min(times) / 1e9
-
-    return sample
-
-
-def _flops(compiled) -> float:
-    cost = compiled.cost_analysis()
-    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-    return float(cost.get("flops", float("nan")))
 
 
 def _random_transitions(n, obs_dim, action_dim, rng):
