@@ -6,21 +6,17 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 
 import numpy as np
 
+from omd.sweep.suites import MUJOCO
+
 
 def load_curves(save_dir: str) -> list[np.ndarray]:
-    """One (n, 2) array per seed file found in ``save_dir``."""
-    curves = []
-    for path in sorted(glob.glob(os.path.join(save_dir, "*.txt"))):
-        if os.path.basename(path)[:-4].lstrip("-").isdigit():
-            data = np.loadtxt(path, ndmin=2)
-            if data.size:
-                curves.append(data)
-    return curves
+    """One (n, 2) array (step, return) per ``<seed>.txt`` in ``save_dir``, read as the sweep runner reads them."""
+    curves = [MUJOCO.curve(save_dir, seed) for seed in MUJOCO.seeds_found(save_dir)]
+    return [c[["step", "episode_return"]].to_numpy() for c in curves if c is not None]
 
 
 def plot(runs: dict[str, str], out: str, title: str = "") -> None:
