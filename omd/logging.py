@@ -54,6 +54,7 @@ class Logger:
     ):
         os.makedirs(out_dir, exist_ok=True)
         self.out_dir, self.console, self.prefix = out_dir, console, prefix
+        # newline="" with the writers' "\n": one line ending, also in logs restored from a checkpoint.
         self._files = {name: open(os.path.join(out_dir, f"{name}.csv"), "a", newline="") for name in csv_names}
         self._writers: dict[str, csv.DictWriter] = {}
         self._tb = None
@@ -68,7 +69,7 @@ class Logger:
             writer = self._writers.get(kind)
             if writer is None:
                 f = self._files[kind]
-                writer = csv.DictWriter(f, fieldnames=list(row), extrasaction="ignore")
+                writer = csv.DictWriter(f, fieldnames=list(row), extrasaction="ignore", lineterminator="\n")
                 if f.tell() == 0:
                     writer.writeheader()
                 self._writers[kind] = writer
