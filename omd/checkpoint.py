@@ -39,8 +39,16 @@ def save(path: str, tree: Any) -> None:
 
 
 def load(path: str) -> Any:
+    """The saved tree; a truncated or corrupted file raises ``ValueError`` naming it and the way out."""
     with open(path, "rb") as f:
-        return serialization.msgpack_restore(f.read())
+        data = f.read()
+    try:
+        return serialization.msgpack_restore(data)
+    except Exception as err:  # msgpack raises several types (ValueError, ExtraData, TypeError) for bad bytes
+        raise ValueError(
+            f"checkpoint {path} is unreadable (truncated or corrupted: {err}). To restart the seed from step 0, "
+            "remove it or pass --overwrite (which moves the seed's outputs aside); or pass another --save_dir."
+        ) from None
 
 
 def restore_into(template: Any, saved: Any) -> Any:
