@@ -10,10 +10,16 @@ Outputs go to ``save_dir`` (``save_dir/exp`` when ``--exp`` is given); the run
 checkpoints every ``--checkpoint_interval`` steps and resumes automatically when
 started again with the same ``save_dir`` and seed. SIGTERM (Slurm pre-emption),
 SIGUSR1 (``sbatch --signal``) or Ctrl-C stops it after the current step with a
-checkpoint and exit status 128 + the signal's number.
+checkpoint and exit status 128 + the signal's number. Outputs of a seed that
+cannot be resumed (no checkpoint, or one written with other settings) are never
+replaced: the run is refused unless ``--overwrite`` moves them to
+``save_dir/<seed>.old-<n>/`` first. A run whose losses turn NaN or infinite stops
+at the next log boundary with exit status 1, keeping its last good checkpoint.
 """
 
+import difflib
 import os
+import runpy
 import signal
 import sys
 
@@ -39,12 +45,44 @@ flags.DEFINE_integer("checkpoint_interval", 50_000, "Write a resumable checkpoin
 flags.DEFINE_boolean("tqdm", True, "Show a progress bar with steps per second (--notqdm turns it off).")
 flags.DEFINE_boolean("no_jit", False, "Run without jax.jit (slow; for debugging).")
 flags.DEFINE_boolean("save_video", False, "Write an mp4 of the first episode of each evaluation to save_dir/video/<seed>/.")
-config_flags.DEFINE_config_file(
-    "config",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs", "omd_default.py"),
-    "Agent config file (ml_collections); override keys with --config.<key>=value.",
-    lock_config=True,
-)
+flags.DEFINE_boolean(
+    "overwrite", False,
+    "Start this seed from step 0 even when save_dir holds its outputs: they (checkpoint included) are first moved "
+    "to save_dir/<seed>.old-<n>/, never deleted. Without it the run resumes from a checkpoint written with the same "
+    "settings, and is refused when the outputs cannot be resumed.")
+DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs", "omd_default.py")
+
+
+def _unknown_config_key(argv) -> str:
+    """One line naming the first ``--config.<key>`` override the config file lacks, with the closest keys."""
+    path = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), DEFAULT_CONFIG)
+    try:
+        config = runpy.run_path(path.split(":")[0])["get_config"]()
+    except Exception:  # the config file itself is broken: absl's own message says more
+        return ""
+    for arg in argv:
+        if not arg.startswith("--config."):
+            continue
+        node, parts = config, arg[len("--config."):].split("=", 1)[0].split(".")
+        for depth, part in enumerate(parts):
+            keys = list(node.keys()) if hasattr(node, "keys") else []
+            if part not in keys:
+                known = ".".join(parts[:depth])
+                close = difflib.get_close_matches(part, keys, n=3, cutoff=0.5)
+                hint = f"closest: {', '.join(close)}" if close else f"valid keys: {', '.join(sorted(keys))}"
+                return (f"error: --config.{'.'.join(parts[:depth + 1])} is not a key of the config "
+                        f"{'(' + known + ') ' if known else ''}in {path}; {hint}.")
+            node = node[part]
+    return ""
+
+
+try:
+    config_flags.DEFINE_config_file(
+        "config", DEFAULT_CONFIG, "Agent config file (ml_collections); override keys with --config.<key>=value.",
+        lock_config=True,
+    )
+except (AttributeError, KeyError) as err:  # ml_collections reads --config.<key> overrides here, at definition
+    sys.exit(_unknown_config_key(sys.argv) or f"error: bad --config override: {str(err).splitlines()[0]}")
 
 
 def main(argv):
@@ -53,6 +91,7 @@ def main(argv):
     import jax
 
     from omd.config import from_flags
+    from omd.guard import NonFiniteError
     from omd.sac.config import RunConfig, SACConfig
     from omd.sac.train import train
 
@@ -63,7 +102,7 @@ def main(argv):
         run = from_flags(RunConfig, FLAGS, save_dir=save_dir, replay_buffer_size=config.replay_buffer_size)
         with jax.disable_jit(FLAGS.no_jit):
             summary = train(agent_cfg, run)
-    except ValueError as err:
+    except (ValueError, NonFiniteError) as err:
         sys.exit(f"error: {err}")
     if summary["stopped_by"]:
         print(f"Stopped by {summary['stopped_by']} after step {summary['steps']} of {run.max_steps}; checkpoint "

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Optional
 
 from omd.config import check_choice
+from omd.guard import check_range
 
 ALGOS = ("omd", "mle", "vep", "sac")
 IMPLICIT = ("identity", "cg")
@@ -39,12 +40,21 @@ class SACConfig:
         check_choice("config.algo", self.algo, ALGOS)
         check_choice("config.implicit", self.implicit, IMPLICIT)
         object.__setattr__(self, "hidden_dims", tuple(int(h) for h in self.hidden_dims))
-        for name in ("outer_steps", "inner_steps", "target_update_period", "model_hidden_dim", "batch_size",
-                     "num_ensemble_vep"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"config.{name} must be >= 1, got {getattr(self, name)}.")
-        if self.init_temperature <= 0:
-            raise ValueError(f"config.init_temperature must be > 0, got {self.init_temperature}.")
+        # Every number is checked here, before any compute; messages name the flag and the allowed range.
+        for name in ("model_lr", "actor_lr", "critic_lr", "temp_lr", "init_temperature"):
+            check_range(f"--config.{name}", getattr(self, name), 0, None, low_open=True)
+        for name in ("outer_steps", "inner_steps", "target_update_period", "model_hidden_dim", "num_ensemble_vep",
+                     "cg_maxiter"):
+            check_range(f"--config.{name}", getattr(self, name), 1)
+        if not all(h >= 1 for h in self.hidden_dims):
+            raise ValueError(f"--config.hidden_dims={self.hidden_dims} is out of range; every layer width must be "
+                             "a whole number in [1, inf).")
+        check_range("--config.discount", self.discount, 0, 1)
+        check_range("--config.tau", self.tau, 0, 1, low_open=True)
+        check_range("--config.cg_damping", self.cg_damping, 0)
+        if self.target_entropy is not None:
+            check_range("--config.target_entropy", self.target_entropy)
+        check_range("--batch_size", self.batch_size, 1)
 
     def entropy_target(self, action_dim: int) -> float:
         return -action_dim / 2 if self.target_entropy is None else float(self.target_entropy)
@@ -67,13 +77,15 @@ class RunConfig:
     checkpoint_interval: int = 50_000
     tqdm: bool = True
     save_video: bool = False
+    overwrite: bool = False  # move this seed's outputs aside and start from step 0 instead of resuming or refusing
 
     def __post_init__(self):
         for name in ("log_interval", "eval_interval", "checkpoint_interval", "max_steps", "eval_episodes"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}.")
-        if self.replay_buffer_size is not None and self.replay_buffer_size < 1:
-            raise ValueError(f"config.replay_buffer_size must be >= 1 or None, got {self.replay_buffer_size}.")
+            check_range(f"--{name}", getattr(self, name), 1)
+        for name in ("seed", "dim_distract", "start_training"):
+            check_range(f"--{name}", getattr(self, name), 0)
+        if self.replay_buffer_size is not None:
+            check_range("--config.replay_buffer_size", self.replay_buffer_size, 1)
 
     @property
     def capacity(self) -> int:
@@ -87,4 +99,9 @@ def check(agent: SACConfig, run: RunConfig) -> None:
             f"--start_training={run.start_training} is smaller than --batch_size={agent.batch_size}: the first "
             f"update would sample a batch from fewer stored transitions. Raise --start_training to at least "
             f"{agent.batch_size} or lower --batch_size."
+        )
+    if run.replay_buffer_size is not None and run.replay_buffer_size < agent.batch_size:
+        raise ValueError(
+            f"--config.replay_buffer_size={run.replay_buffer_size} is smaller than --batch_size={agent.batch_size}; "
+            f"it must be >= {agent.batch_size} (every batch is sampled from the stored transitions)."
         )

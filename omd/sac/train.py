@@ -9,7 +9,17 @@ runs in C MuJoCo on the host, and evaluations step their episodes side by side
 - ``tb/<seed>/``: TensorBoard scalars (``train/*``, ``eval/*``, ``episode/*``);
 - ``<seed>/checkpoint.msgpack``: written every ``checkpoint_interval`` steps, at
   the end, and when SIGTERM, SIGINT or SIGUSR1 stops the run between steps
-  (``omd.stop``); a run started with the same ``save_dir`` and seed resumes from it.
+  (``omd.stop``); a run started with the same ``save_dir`` and seed resumes from it;
+- ``<seed>/run.json``: the settings that wrote the outputs and whether the run finished.
+
+Outputs are never deleted. A seed whose outputs cannot be resumed (no checkpoint:
+a finished run whose checkpoint was removed, or other settings) is refused unless
+``overwrite`` is set, which first moves them to ``save_dir/<seed>.old-<n>/``; so is a
+checkpoint written with other settings. The one exception is a run with the same
+settings that stopped before its first checkpoint: it starts again from step 0,
+its partial outputs moved aside the same way. A run whose metrics turn non-finite
+stops at the next log or checkpoint boundary (``omd.guard.NonFiniteError``) and
+writes no checkpoint after that.
 
 A checkpoint holds the agent state (all parameters, optimizer states, RNG key),
 the replay buffer, the training and evaluation environments' states (MuJoCo
@@ -26,6 +36,7 @@ import dataclasses
 import io
 import json
 import os
+import shutil
 import tempfile
 from typing import Any
 
@@ -35,6 +46,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from omd import checkpoint
+from omd.guard import check_finite
 from omd.envs import mujoco as envs
 from omd.logging import Logger, StepTimer, format_line
 from omd.sac import config as config_lib
@@ -44,6 +56,7 @@ from omd.sac.update import _next_action, init_buffer, make_env_step, make_eval_a
 from omd.stop import StopRequest
 
 CHECKPOINT = "checkpoint.msgpack"
+RUN_INFO = "run.json"  # the settings that wrote the outputs, and whether that run finished
 LOGS = ("train.csv", "eval.csv")
 
 
@@ -90,7 +103,85 @@ def _load_buffer(template, saved, saved_capacity: int):
 
 
 def _read(path: str) -> str:
-    return open(path).read() if os.path.exists(path) else ""
+    # newline="": the logs travel through the checkpoint byte for byte (one line ending, "\n").
+    return open(path, newline="").read() if os.path.exists(path) else ""
+
+
+def _aside_dir(save_dir: str, seed: int) -> str:
+    """The first free ``save_dir/<seed>.old-<n>``: where outputs that a new run would replace are moved."""
+    n = 1
+    while os.path.exists(os.path.join(save_dir, f"{seed}.old-{n}")):
+        n += 1
+    return os.path.join(save_dir, f"{seed}.old-{n}")
+
+
+def _move_aside(run: config_lib.RunConfig) -> str | None:
+    """Move this seed's outputs (folder, ``.txt``, TensorBoard events, videos) into one new folder."""
+    dest = _aside_dir(run.save_dir, run.seed)
+    seed = str(run.seed)
+    items = [(os.path.join(run.save_dir, seed), dest), (os.path.join(run.save_dir, f"{seed}.txt"), None),
+             (os.path.join(run.save_dir, "tb", seed), os.path.join(dest, "tb")),
+             (os.path.join(run.save_dir, "video", seed), os.path.join(dest, "video"))]
+    items = [(src, dst or os.path.join(dest, os.path.basename(src))) for src, dst in items if os.path.exists(src)]
+    if not items:
+        return None
+    for src, dst in items:
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.move(src, dst)
+    return dest
+
+
+def _write_run_info(path: str, fingerprint: dict, finished: bool) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"fingerprint": fingerprint, "finished": finished}, f)
+    os.replace(tmp, path)
+
+
+def _claim_outputs(run: config_lib.RunConfig, fingerprint: dict, ckpt_path: str, txt_path: str):
+    """The checkpoint to resume (or ``None`` for a fresh start), after refusing to replace results.
+
+    Runs before any compute, so a refused run costs nothing.
+    """
+    seed_dir = os.path.dirname(ckpt_path)
+    if run.overwrite:
+        moved = _move_aside(run)
+        if moved:
+            print(f"--overwrite: moved the earlier outputs of seed {run.seed} to {moved}.", flush=True)
+        return None
+    if os.path.exists(ckpt_path):
+        saved = checkpoint.load(ckpt_path)
+        host = json.loads(saved["host"])
+        if host["fingerprint"] != fingerprint:
+            diff = sorted(k for k in fingerprint if host["fingerprint"].get(k) != fingerprint[k])
+            raise ValueError(
+                f"{ckpt_path} was written with different settings ({', '.join(diff)}). Resume with the same "
+                f"settings, pass --overwrite to move the outputs of seed {run.seed} to "
+                f"{_aside_dir(run.save_dir, run.seed)} and start again, or pass another --save_dir (or --exp)."
+            )
+        return saved
+    results = [p for p in [os.path.join(seed_dir, n) for n in LOGS] + [txt_path]
+               if os.path.exists(p) and os.path.getsize(p) > 0]
+    if not results:
+        return None
+    try:
+        with open(os.path.join(seed_dir, RUN_INFO)) as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        info = None
+    same = info is not None and info.get("fingerprint") == json.loads(json.dumps(fingerprint))
+    if same and not info.get("finished"):
+        # The same run killed before its first checkpoint: starting it again reproduces those outputs.
+        moved = _move_aside(run)
+        print(f"Seed {run.seed} stopped before its first checkpoint; starting it again from step 0 "
+              f"(its partial outputs moved to {moved}).", flush=True)
+        return None
+    what = ("a finished run" if same else "a run with other settings" if info is not None else "an earlier run")
+    raise ValueError(
+        f"{seed_dir} holds the results of {what} ({', '.join(os.path.basename(p) for p in results)}) and no "
+        f"checkpoint to resume from; this run would replace them. Pass --overwrite to move them to "
+        f"{_aside_dir(run.save_dir, run.seed)} and start again, or pass another --save_dir (or --exp)."
+    )
 
 
 def _write_txt(path: str, rows: list[list[float]]) -> None:
@@ -110,6 +201,13 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
     """
     config_lib.check(agent_cfg, run)
     check_writable(run.save_dir)
+    seed_dir = os.path.join(run.save_dir, str(run.seed))
+    ckpt_path = os.path.join(seed_dir, CHECKPOINT)
+    txt_path = os.path.join(run.save_dir, f"{run.seed}.txt")
+    info_path = os.path.join(seed_dir, RUN_INFO)
+    fingerprint = _fingerprint(agent_cfg, run)
+    saved = _claim_outputs(run, fingerprint, ckpt_path, txt_path)
+
     env = envs.make_env(run.env_name, run.seed, run.dim_distract)
     eval_envs = evaluation.make_eval_envs(run.env_name, run.seed + 42, run.dim_distract, run.eval_episodes,
                                           run.save_video)
@@ -119,21 +217,9 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
     state = init_state(agent, jax.random.PRNGKey(run.seed))
     buffer = init_buffer(obs_dim, action_dim, run.capacity)
 
-    seed_dir = os.path.join(run.save_dir, str(run.seed))
     os.makedirs(seed_dir, exist_ok=True)
-    ckpt_path = os.path.join(seed_dir, CHECKPOINT)
-    txt_path = os.path.join(run.save_dir, f"{run.seed}.txt")
-    fingerprint = _fingerprint(agent_cfg, run)
-
-    if os.path.exists(ckpt_path):
-        saved = checkpoint.load(ckpt_path)
+    if saved is not None:
         host = json.loads(saved["host"])
-        if host["fingerprint"] != fingerprint:
-            diff = sorted(k for k in fingerprint if host["fingerprint"].get(k) != fingerprint[k])
-            raise ValueError(
-                f"{ckpt_path} was written with different settings ({', '.join(diff)}). Resume with the same "
-                "settings, or pass another --save_dir (or --exp) to start a new run."
-            )
         state = jax.device_put(checkpoint.restore_into(state, saved["agent"]))
         buffer = _load_buffer(buffer, saved["buffer"], host["capacity"])
         envs.set_state(env, saved["env"])
@@ -141,12 +227,12 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
         evaluation.set_states(eval_envs, saved["eval_envs"] if "eval_envs" in saved else {"0": saved["eval_env"]})
         obs, action = np.asarray(saved["obs"], np.float32), np.asarray(saved["action"], np.float32)
         for name in LOGS:
-            with open(os.path.join(seed_dir, name), "w") as f:
+            with open(os.path.join(seed_dir, name), "w", newline="") as f:
                 f.write(saved["logs"][name])
         _write_txt(txt_path, host["eval_rows"])
         print(f"Resuming {run.env_name} seed {run.seed} from step {host['step']} ({ckpt_path}).", flush=True)
     else:
-        for name in LOGS:
+        for name in LOGS:  # empty leftovers only: _claim_outputs moved any results aside or refused
             if os.path.exists(os.path.join(seed_dir, name)):
                 os.remove(os.path.join(seed_dir, name))
         obs = env.reset(seed=run.seed)[0]
@@ -155,6 +241,9 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
         host = {"step": 0, "updates": 0, "episodes": 0, "evaluations": 0, "eval_rows": [],
                 "last_episode": [float("nan"), float("nan")], "fingerprint": fingerprint}
     host["capacity"] = run.capacity
+    _write_run_info(info_path, fingerprint, finished=host["step"] >= run.max_steps)
+    del saved
+    where = f"{agent_cfg.algo} on {run.env_name}, seed {run.seed}"
 
     steps = {(learn, policy): make_env_step(agent, learn, policy) for learn, policy in
              ((False, False), (False, True), (True, True))}
@@ -162,6 +251,8 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
     logger = Logger(seed_dir, csv_names=("train", "eval"), console=False, tb_dir=os.path.join(run.save_dir, "tb", str(run.seed)))
 
     def save_checkpoint(step: int) -> None:
+        if step >= run.start_training:  # never a checkpoint of a state gone non-finite (one fetch per checkpoint)
+            check_finite(learner.read_metrics(metrics), step, where)
         logs = {name: _read(os.path.join(seed_dir, name)) for name in LOGS}
         checkpoint.save(ckpt_path, {
             "agent": checkpoint.to_saveable(learner.from_carry(carry)), "buffer": _save_buffer(buffer),
@@ -202,9 +293,12 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
             bar.update(1)
 
             if i % run.log_interval == 0:
-                row = {"step": i, **learner.read_metrics(metrics), "episode_return": host["last_episode"][0],
+                fetched = learner.read_metrics(metrics)
+                row = {"step": i, **fetched, "episode_return": host["last_episode"][0],
                        "episodes": host["episodes"], "steps_per_sec": timer.rate(i)}
                 bar.write(format_line("train", i, logger.log("train", i, row)))
+                if learn:  # the metrics just fetched: the hot loop pays nothing for this check
+                    check_finite(fetched, i, where)
             if i % run.eval_interval == 0:
                 video = os.path.join(run.save_dir, "video", str(run.seed), f"eval_{i}.mp4") if run.save_video else None
                 ret = evaluation.evaluate(eval_envs, eval_act, learner.from_carry(carry).sac.actor.params, video)
@@ -217,6 +311,8 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
                 break
             if i % run.checkpoint_interval == 0 or i == run.max_steps or stop.signum is not None:
                 save_checkpoint(i)
+                if i == run.max_steps:
+                    _write_run_info(info_path, fingerprint, finished=True)
             if stop.signum is not None and i < run.max_steps:
                 stopped_by = stop.name
                 break
