@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import numpy as np
 
+from omd.guard import check_range
 from omd.tabular import agents as agents_lib
 from omd.tabular import experiments
 from omd.tabular import mdp as mdp_lib
@@ -72,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="outer projected-Adam iterations at most (default %(default)s)")
     common.add_argument("--tol", type=float, default=1e-10,
                         help="convergence test: stop when model and Q change by less than tol (abs + rel)")
-    common.add_argument("--out", default=None, help="write the JSON results to this path")
+    common.add_argument("--out", default=None, help="write the JSON results to this path (checked before computing)")
+    common.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     common.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
     m = sub.add_parser("misspec", parents=[common], help="expected return vs norm bound kappa (Figure 1)")
@@ -112,11 +115,31 @@ def _table(results: dict, label: str) -> str:
     return "\n".join(lines)
 
 
+def _out_problem(path: str, overwrite: bool) -> str | None:
+    """Why the results could not be written to ``path``, or ``None``."""
+    if os.path.isdir(path):
+        return f"--out {path} is a directory; give a file path"
+    if os.path.exists(path) and not overwrite:
+        return f"--out {path} exists; pass --overwrite to replace it, or give another path"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"--out {path}: folder {folder} does not exist"
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        return f"--out {path} is not writable"
+    return None
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not args.tol > 0:
-        parser.error(f"--tol must be > 0, got {args.tol}")
+    try:
+        check_range("--tol", args.tol, 0, None, low_open=True)
+    except ValueError as err:
+        parser.error(str(err))
+    if args.out:  # checked before the sweep, so a bad path costs no computation
+        problem = _out_problem(args.out, args.overwrite)
+        if problem:
+            parser.error(problem)
     progress = not args.no_progress
     common = dict(max_iter=args.max_iter, tol=args.tol, progress=progress)
     results: dict = {}
