@@ -89,7 +89,18 @@ def _as_list(key: str, values: Any, where: str) -> list:
 def expand(grid: Sequence[Mapping[str, Any]], where: str) -> list[tuple[str, dict]]:
     """Cartesian product of every dict in ``grid``: a list of (main, flags) in grid order."""
     if isinstance(grid, Mapping):
-        grid = [grid]
+        if MAIN_KEY in grid:  # one block written without the list around it
+            grid = [grid]
+        elif grid and all(isinstance(v, Mapping) for v in grid.values()):
+            raise SweepError(f"{where}: grid is a dict of blocks ({', '.join(map(repr, grid))}); it must be a list "
+                             "of them: grid = [dict(_main=[...], ...), dict(_main=[...], ...)]")
+        else:
+            raise SweepError(f"{where}: grid must be a list of dicts, each with a {MAIN_KEY!r} key naming the "
+                             "entry script, e.g. grid = [dict(_main=['cartpole/train.py'], seed=[0, 1])]; "
+                             f"got a dict without {MAIN_KEY!r}")
+    elif not isinstance(grid, (list, tuple)):
+        raise SweepError(f"{where}: grid must be a list of dicts of flag -> list of values, "
+                         f"got {type(grid).__name__}")
     out = []
     for i, block in enumerate(grid):
         here = f"{where}: grid[{i}]"
