@@ -1,14 +1,17 @@
 """Sibling model updates with one signature: ``update(agent, state, batch, key) -> (state, metrics)``.
 
 - ``omd``: the model is trained so that the critic it induces fits the *real* data.
-  Inner solve: ``inner_steps`` full SAC updates on model-predicted (s', r) from the
-  warm-started critic. Outer loss: the SAC critic loss of the solution on the real
-  batch. Model gradient through ``omd.implicit.argmin_solve`` with the inner loss
-  ``critic_loss(w; model batch)`` whose gradient field the last inner critic step
-  descended (same actor, target, temperature and noise as that step), so with
-  ``implicit=identity`` the model gradient is minus the mixed second derivative of
-  the inner loss applied to the outer gradient; with ``implicit=cg`` the inverse
-  Hessian of the critic loss is applied first by CG.
+  Inner solve: ``inner_steps`` full SAC updates (critic, target, actor, temperature)
+  on model-predicted (s', r) from the warm-started state. Outer loss: the SAC critic
+  loss of the solution on the real batch. Model gradient through
+  ``omd.implicit.argmin_solve`` of the inner loss ``critic_loss(w; model batch)``
+  taken, as in the original, at the state *after* the inner steps (their target,
+  actor and temperature) with noise the inner steps did not use, the actor seeing the model's next state
+  without gradient (see ``value_step.critic_loss``). With ``implicit=identity`` the
+  model gradient is minus the mixed second derivative of that loss applied to the
+  outer gradient; with ``implicit=cg`` the inverse Hessian of the critic loss is
+  applied first by CG (the original has the identity only). See ``omd_model_grad``
+  for where this differs from the original.
 - ``mle``: next-state + reward mean squared error, then the SAC updates on model
   predictions (with the freshly updated model).
 - ``vep``: value-equivalence with ``num_ensemble_vep`` random, never-trained state
@@ -77,48 +80,60 @@ def sac_update(agent: Agent, state: AgentState, batch: Batch, key: jax.Array):
 
 
 def inner_sac_solver(agent: Agent, sac: SACState, mbatch: Batch, steps_noise: jax.Array):
-    """One SAC step on the model batch per entry of ``steps_noise`` ``[inner_steps, 2, batch, action]``.
-
-    Returns ``(sac_before_last, sac_after, last_critic_noise, metrics)``: OMD's inner loss
-    is the critic loss of the last step, so it needs the state that step
-    started from and the noise of its next actions.
-    """
-    before = sac
-    if steps_noise.shape[0] > 1:
-        before, _ = jax.lax.scan(lambda s, n: sac_step(agent, s, mbatch, n), sac, steps_noise[:-1])
-    last = steps_noise[-1]
-    after, metrics = sac_step(agent, before, mbatch, last)
-    # last[0] is the very slice sac_step takes, so XLA shares the inner loss's target computation with this step's.
-    return before, after, last[0], metrics
+    """OMD's inner solve: one SAC step on the model batch per entry of ``steps_noise``
+    ``[inner_steps, 2, batch, action]``; returns ``(sac_after, metrics of the last step)``."""
+    return sac_steps(agent, sac, mbatch, steps_noise)
 
 
 def omd_noise(agent: Agent, key: jax.Array, batch: Batch):
-    """All of one OMD update's noise from one draw: ``(inner [K, 2, B, A], outer [B, A])``."""
+    """All of one OMD update's noise from one draw: ``(inner [K, 2, B, A], implicit [B, A], outer [B, A])``.
+
+    ``implicit`` (the inner loss's next actions) is the same array as ``outer``: the
+    original draws both from the one key its rng holds after the inner steps.
+    """
     k = agent.cfg.inner_steps
     drawn = noise(agent, key, (2 * k + 1,), batch)
-    return drawn[:-1].reshape(k, 2, *drawn.shape[1:]), drawn[-1]
+    return drawn[:-1].reshape(k, 2, *drawn.shape[1:]), drawn[-1], drawn[-1]
 
 
 def omd_model_grad(agent: Agent, state: AgentState, batch: Batch, key: jax.Array, solver=inner_sac_solver):
     """Model gradient of the outer (real-data critic) loss, the solved SAC state and metrics.
 
-    ``solver(agent, sac, model_batch, steps_noise)`` has ``inner_sac_solver``'s
-    contract; tests swap in one that solves the critic to convergence.
+    The implicit solve follows ``argmin_solve``'s contract: ``solve(w0, theta)`` runs
+    ``solver(agent, sac, model_batch(theta), inner_noise) -> (sac_after, metrics)``
+    from the agent's SAC state with critic ``w0``, and the inner loss
+    ``critic_loss(w, theta; sac_after, implicit_noise)`` gets ``sac_after`` (target,
+    actor, temperature) from the solver's aux, without gradient. Tests swap in a
+    ``solver`` that solves the critic to convergence.
+
+    What it computes, against the original (``mujoco/.../omd/model.py``):
+
+    - the same point and loss for the implicit derivative: the critic loss on the
+      model batch at the state after the K inner steps, the actor input
+      stop-gradiented, its next-action noise the outer loss's (the original reuses
+      its rng key there); only the critic output carries the implicit derivative,
+      target/actor/temperature enter the outer loss as constants, as there;
+    - ``target_update_period`` is honoured in the inner steps (the original OMD
+      updates the target at every inner step whatever it is set to; its MLE honours
+      it); with the default 1 both are the same;
+    - ``implicit=cg`` (inverse Hessian by CG) is an extension; the original has the
+      identity approximation only.
     """
-    inner_noise, outer_noise = omd_noise(agent, key, batch)
+    inner_noise, implicit_noise, outer_noise = omd_noise(agent, key, batch)
     cfg = agent.cfg
     options = {"damping": cfg.cg_damping, "maxiter": cfg.cg_maxiter} if cfg.implicit == "cg" else {}
 
+    def solve(w0, theta):
+        sac = state.sac.replace(critic=state.sac.critic.replace(params=w0))
+        after, metrics = solver(agent, sac, model_batch(agent, theta, batch), inner_noise)
+        return after.critic.params, (after, metrics)
+
+    def inner_loss(w, theta, aux):
+        return critic_loss(agent, w, aux[0], model_batch(agent, theta, batch), implicit_noise)[0]
+
     def outer(theta):
-        fixed = jax.lax.stop_gradient(theta)
-        before, after, f_noise, metrics = solver(agent, state.sac, model_batch(agent, fixed, batch), inner_noise)
-
-        def inner_loss(w, th):
-            return critic_loss(agent, w, before, model_batch(agent, th, batch), f_noise)[0]
-
         w_star, (after, metrics) = implicit.argmin_solve(
-            inner_loss, lambda w0, th: (after.critic.params, (after, metrics)), state.sac.critic.params, theta,
-            method=cfg.implicit, **options,
+            inner_loss, solve, state.sac.critic.params, theta, method=cfg.implicit, loss_takes_aux=True, **options
         )
         loss, info = critic_loss(agent, w_star, after, batch, outer_noise)
         return loss, (after, metrics, info)

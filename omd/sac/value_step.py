@@ -30,9 +30,15 @@ def critic_loss(agent: Agent, critic_params, sac: SACState, batch: Batch, next_n
 
     ``next_noise`` draws the next actions. The target is not stop-gradiented: it
     depends on the critic only through the separate target parameters, and for OMD
-    its gradient w.r.t. the model's (reward, next state) is the point.
+    its gradient w.r.t. the model's (reward, next state) is the point. As in the
+    original, the actor sees the next state without gradient, so that gradient flows
+    through the reward and the target critic's input only, not through the next
+    action or its log-probability. The forward value and every gradient w.r.t. the
+    critic parameters are unchanged by it (SAC, MLE, VEP); only OMD's derivative in
+    the model differs.
     """
-    next_action, next_logp = sample_action(agent.actor, sac.actor.params, batch["next_obs"], next_noise)
+    next_action, next_logp = sample_action(agent.actor, sac.actor.params, jax.lax.stop_gradient(batch["next_obs"]),
+                                           next_noise)
     next_q = agent.critic.apply(sac.target, batch["next_obs"], next_action).min(0)
     temp = jnp.exp(sac.temp.params)
     target = batch["reward"] + agent.cfg.discount * batch["mask"] * (next_q - temp * next_logp)
