@@ -1,6 +1,8 @@
 """Default agent config of the MuJoCo suite (the original's keys and values, plus new keys).
 
 Override any key from the command line, e.g. ``--config.algo=mle --config.model_hidden_dim=8``.
+Every number is range-checked before any compute (``omd/sac/config.py``): rates, sizes and ``tau``
+positive, ``discount`` in [0, 1], ``tau`` at most 1, ``replay_buffer_size`` at least the batch size.
 """
 
 from ml_collections import config_dict
