@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from omd.config import check_choice
+from omd.guard import check_range
 
 AGENT_TYPES = ("omd", "mle", "vep")
 
@@ -57,30 +58,38 @@ class SoftQConfig:
         return "cg" if self.with_inv_jac else "identity"
 
     def validate(self) -> "SoftQConfig":
-        """Raise ``ValueError`` naming the fix for impossible or meaningless settings."""
+        """Raise ``ValueError`` naming the flag and its allowed range for impossible or meaningless settings.
+
+        Every numeric setting must be finite and in range before anything is computed.
+        """
         check_choice("agent_type", self.agent_type, AGENT_TYPES)
-        positive = {
-            "hidden_dim": self.hidden_dim,
-            "model_hidden_dim": self.model_hidden_dim,
-            "batch_size": self.batch_size,
-            "eval_frequency": self.eval_frequency,
-            "log_frequency": self.log_frequency,
-            "num_eval_episodes": self.num_eval_episodes,
-            "num_Q_steps": self.num_Q_steps,
-            "num_T_steps": self.num_T_steps,
-            "num_ensemble_vep": self.num_ensemble_vep,
-            "cg_maxiter": self.cg_maxiter,
+        at_least = {  # name: smallest allowed value
+            "num_train_steps": 1, "hidden_dim": 1, "model_hidden_dim": 1, "batch_size": 1, "eval_frequency": 1,
+            "log_frequency": 1, "num_eval_episodes": 1, "num_Q_steps": 1, "num_T_steps": 1, "num_ensemble_vep": 1,
+            "cg_maxiter": 1, "init_steps": 0, "dim_distract": 0, "replay_capacity": 0,
         }
-        for name, value in positive.items():
-            if value < 1:
-                raise ValueError(f"--{name} must be at least 1, got {value}.")
-        for name in ("num_train_steps", "init_steps", "dim_distract", "replay_capacity"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"--{name} must be >= 0, got {getattr(self, name)}.")
+        for name, low in at_least.items():
+            check_range(f"--{name}", getattr(self, name), low)
+        try:
+            check_range("--eps", self.eps, 0.0, 1.0)
+        except ValueError as err:
+            raise ValueError(f"--eps is a probability: {err}") from None
+        check_range("--discount", self.discount, 0.0, 1.0)
+        check_range("--tau", self.tau, 0.0, 1.0, low_open=True)
+        # --hard takes greedy actions and a hard max, so the temperature only needs to be finite.
+        check_range("--alpha", self.alpha) if self.hard else check_range("--alpha", self.alpha, 0.0, low_open=True)
+        check_range("--lr", self.lr, 0.0, low_open=True)
+        check_range("--inner_lr", self.inner_lr, 0.0, low_open=True)
+        check_range("--cg_damping", self.cg_damping, 0.0)
         if self.prob_model and self.agent_type == "vep":
             raise ValueError(
                 "--prob_model cannot be combined with --agent_type vep: VEP matches random value functions on "
                 "deterministic next-state predictions. Drop --prob_model, or use --agent_type omd or mle."
+            )
+        if self.init_steps > self.num_train_steps:
+            raise ValueError(
+                f"--init_steps {self.init_steps} is larger than --num_train_steps {self.num_train_steps}: the run "
+                "would end before its first update. Lower --init_steps or raise --num_train_steps."
             )
         if self.batch_size > self.init_steps:
             raise ValueError(
@@ -93,16 +102,4 @@ class SoftQConfig:
                 f"The replay capacity ({self.capacity}) is smaller than --batch_size {self.batch_size}; "
                 "raise --replay_capacity (0 means --num_train_steps) or lower --batch_size."
             )
-        if not 0.0 <= self.eps <= 1.0:
-            raise ValueError(f"--eps is a probability and must lie in [0, 1], got {self.eps}.")
-        if not 0.0 <= self.discount <= 1.0:
-            raise ValueError(f"--discount must lie in [0, 1], got {self.discount}.")
-        if not 0.0 < self.tau <= 1.0:
-            raise ValueError(f"--tau must lie in (0, 1], got {self.tau}.")
-        if self.alpha <= 0.0 and not self.hard:
-            raise ValueError(f"--alpha must be positive for soft Q-learning, got {self.alpha}; or pass --hard.")
-        if self.lr <= 0.0 or self.inner_lr <= 0.0:
-            raise ValueError(f"--lr and --inner_lr must be positive, got {self.lr} and {self.inner_lr}.")
-        if self.cg_damping < 0.0:
-            raise ValueError(f"--cg_damping must be >= 0, got {self.cg_damping}.")
         return self
