@@ -4,13 +4,27 @@
   python cartpole/train.py --agent_type mle --num_seeds 10
 
 Writes out_dir/[exp/]<seed>/train.csv, eval.csv and TensorBoard events under tb/.
+
+Resume: every --checkpoint_interval steps (at the first log or evaluation boundary on or
+after each multiple), and when SIGTERM (Slurm pre-emption), SIGUSR1 (``sbatch --signal``) or
+Ctrl-C stops the run at the next boundary, one file, out_dir/[exp/]<first seed>/checkpoint.msgpack,
+is written atomically (``omd.checkpoint``) for all seeds of the run: the whole ``TrainState``
+(agent, replay buffers, environment states, RNG keys, counters), the metric sums not yet
+logged, the evaluation history, the step, and each seed's train.csv/eval.csv as written so far.
+Running the same command again resumes from it and computes exactly what the uninterrupted run
+would have (TensorBoard events after the checkpoint may appear twice); other settings are
+refused. A stopped run exits with 128 + the signal's number; a finished run deletes its checkpoint.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
+import signal
+import sys
+import tempfile
 import time
 
 from omd import devices
@@ -24,11 +38,15 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from omd import checkpoint as run_checkpoint  # noqa: E402
 from omd import config as config_lib  # noqa: E402
+from omd import guard  # noqa: E402
 from omd import logging as omd_logging  # noqa: E402
 from omd.soft_q import SoftQConfig, boundaries, checkpoint, make_loop  # noqa: E402
 from omd.soft_q.evaluation import evaluate  # noqa: E402
+from omd.soft_q.training import state_from_host, state_to_host  # noqa: E402
 from omd.soft_q.updates import METRIC_KEYS  # noqa: E402
+from omd.stop import StopRequest  # noqa: E402
 
 FLAGS = flags.FLAGS
 # The original flags, names and defaults unchanged.
@@ -75,6 +93,16 @@ flags.DEFINE_boolean("tensorboard", True, "Write TensorBoard events to out_dir/<
 flags.DEFINE_boolean("overwrite", False, "Replace existing outputs in out_dir/<seed> instead of refusing to start.")
 flags.DEFINE_boolean("tqdm", True, "Show a progress bar.")
 flags.DEFINE_boolean("eval_only", False, "Load the agent from --agent_path, evaluate it for --num_eval_episodes episodes and exit.")
+flags.DEFINE_integer("checkpoint_interval", 50_000, "Write a resumable checkpoint of all seeds to out_dir/[exp/]<first seed>/checkpoint.msgpack at the first log or eval boundary on or after every multiple of this many steps (and at SIGTERM, SIGUSR1 or Ctrl-C); the same command resumes from it.")
+
+CHECKPOINT = "checkpoint.msgpack"
+RUN_FORMAT = "omd.soft_q.run/1"
+LOGS = ("train.csv", "eval.csv")
+HELP_HINT = "Pass --helpfull to list every flag."
+
+
+class UserError(Exception):
+    """A setting or an output folder the run cannot use; printed as one line, without a traceback."""
 
 
 def per_seed_path(path: str, seed: int, num_seeds: int) -> str:
@@ -84,17 +112,63 @@ def per_seed_path(path: str, seed: int, num_seeds: int) -> str:
     return f"{root}_{seed}{ext}"
 
 
-def seed_dirs(seeds: list[int]) -> list[str]:
-    dirs = [os.path.join(FLAGS.out_dir, FLAGS.exp, str(s)) for s in seeds]
+def check_writable(directory: str, flag: str) -> None:
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory):
+            pass
+    except OSError as err:
+        raise UserError(f"{flag}: cannot write to {directory} ({err.strerror or err}); pass a writable {flag}.") from None
+
+
+def fingerprint(config: SoftQConfig, seeds: list[int]) -> dict:
+    """What a resumed run must share with its checkpoint: every setting that changes what is computed."""
+    return {**dataclasses.asdict(config), "seed": seeds[0], "num_seeds": len(seeds)}
+
+
+def prepare_outputs(config: SoftQConfig, seeds: list[int]) -> tuple[list[str], dict | None]:
+    """The seeds' output folders and, when they hold a checkpoint of this run, its contents.
+
+    Folders with other outputs are refused (or emptied with --overwrite): finished results and
+    runs of other settings are never mixed with this one.
+    """
+    root = os.path.join(FLAGS.out_dir, FLAGS.exp)
+    check_writable(root, "--out_dir")
+    for flag, path, wanted in (("--agent_path", FLAGS.agent_path, FLAGS.save_agent),
+                               ("--data_path", FLAGS.data_path, FLAGS.save_buf)):
+        if wanted:  # before training, not after it
+            check_writable(os.path.dirname(os.path.abspath(path)), flag)
+    dirs = [os.path.join(root, str(s)) for s in seeds]
     taken = [d for d in dirs if os.path.isdir(d) and os.listdir(d)]
-    if taken and not FLAGS.overwrite:
-        raise app.UsageError(
+    if FLAGS.overwrite:
+        for d in taken:
+            shutil.rmtree(d)
+        return dirs, None
+    path = os.path.join(dirs[0], CHECKPOINT)
+    if os.path.exists(path):
+        try:
+            saved = run_checkpoint.load(path)
+            host = json.loads(saved["host"])
+            if host.get("format") != RUN_FORMAT:
+                raise ValueError(f"not a {RUN_FORMAT} checkpoint")
+        except Exception as err:  # truncated, foreign or from another program
+            raise UserError(
+                f"{path} is unreadable ({err}); pass --overwrite to start these seeds again (replacing "
+                "their outputs), or choose another --out_dir or --exp.") from None
+        want = fingerprint(config, seeds)
+        diff = [f"--{k} {host['fingerprint'].get(k)!r} there, {want[k]!r} now" for k in want
+                if host["fingerprint"].get(k) != want[k]]
+        if diff:
+            raise UserError(
+                f"{path} is the checkpoint of a run with other settings ({'; '.join(diff)}). Rerun with its "
+                "settings to resume it, pass --overwrite to replace its outputs, or choose another --out_dir or --exp.")
+        return dirs, saved
+    if taken:
+        raise UserError(
             f"Output directory {taken[0]} already exists and is not empty; pass --overwrite to replace it, "
             "or choose another --out_dir or --exp."
         )
-    for d in taken:
-        shutil.rmtree(d)
-    return dirs
+    return dirs, None
 
 
 def eval_only(config: SoftQConfig) -> None:
@@ -107,27 +181,69 @@ def eval_only(config: SoftQConfig) -> None:
           f"{saved_config.env_name}; mean return over {config.num_eval_episodes} episodes: {ret:.2f}")
 
 
+def fail(message: str, hint: str = "", code: int = 1) -> None:
+    print(f"error: {message}" + (f"\n{hint}" if hint else ""), file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
 def main(argv):
+    # Usage errors are one line and a hint; absl's UsageError would print the whole help.
     if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+        fail(f"unexpected arguments: {' '.join(argv[1:])}", HELP_HINT, 2)
     try:
         config = config_lib.from_flags(SoftQConfig, FLAGS).validate()
+        guard.check_range("--checkpoint_interval", FLAGS.checkpoint_interval, 1)
+        guard.check_range("--seed", FLAGS.seed, 0, 2**32 - FLAGS.num_seeds)
         if FLAGS.eval_only:
             return eval_only(config)
         loop = make_loop(config)
     except ValueError as err:
-        raise app.UsageError(str(err)) from None
-
+        fail(str(err), HELP_HINT, 2)
     seeds = list(range(FLAGS.seed, FLAGS.seed + FLAGS.num_seeds))
-    dirs = seed_dirs(seeds)
+    try:
+        dirs, saved = prepare_outputs(config, seeds)
+    except UserError as err:
+        fail(str(err))
+    with StopRequest() as stop:
+        try:
+            summary = train(loop, seeds, dirs, saved, stop)
+        except guard.NonFiniteError as err:
+            fail(str(err))
+    if summary["stopped_by"]:
+        print(f"Stopped by {summary['stopped_by']} after step {summary['step']} of {config.num_train_steps}; "
+              f"checkpoint written to {summary['checkpoint']}. Run the same command to resume.",
+              file=sys.stderr, flush=True)
+        sys.exit(128 + signal.Signals[summary["stopped_by"]].value)
+
+
+def train(loop, seeds: list[int], dirs: list[str], saved: dict | None, stop: StopRequest) -> dict:
+    """Train (or resume from ``saved``) until the end or until ``stop`` records a signal."""
+    config = loop.config
+    ckpt_path = os.path.join(dirs[0], CHECKPOINT)
+    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))
+    if saved is None:
+        state = devices.shard_seeds(jax.jit(jax.vmap(loop.init))(keys), len(seeds))
+        host = {"step": 0, "num_evals": 0, "elapsed": 0.0}
+        pending = None  # metric sums since the last train row, per seed
+        eval_returns: list[np.ndarray] = []
+    else:
+        template = jax.eval_shape(jax.vmap(loop.init), keys)
+        state = devices.shard_seeds(state_from_host(template, saved["state"]), len(seeds))
+        host = json.loads(saved["host"])
+        pending = {k: np.asarray(v) for k, v in saved["pending"].items()} or None
+        eval_returns = list(np.asarray(saved["eval_returns"]))
+        for i, d in enumerate(dirs):
+            os.makedirs(d, exist_ok=True)
+            for name in LOGS:  # the rows written up to the checkpoint, byte for byte
+                with open(os.path.join(d, name), "wb") as f:
+                    f.write(saved["logs"][str(i)][name])
+        print(f"Resuming {config.agent_type} on {config.env_name}, seeds {seeds[0]}-{seeds[-1]}, from step "
+              f"{host['step']} ({ckpt_path}).", flush=True)
     loggers = [
         omd_logging.Logger(d, tensorboard=FLAGS.tensorboard, console=False)
         for d in dirs
     ]
     prefixes = [f"[seed {s}] " if len(seeds) > 1 else "" for s in seeds]
-
-    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))
-    state = devices.shard_seeds(jax.jit(jax.vmap(loop.init))(keys), len(seeds))
     run_steps = jax.jit(jax.vmap(loop.run_steps, in_axes=(0, None, None)), donate_argnums=0)
 
     def eval_fn(state, index):
@@ -137,11 +253,9 @@ def main(argv):
 
     n = config.num_train_steps
     points = boundaries(config)
-    pending = None  # metric sums since the last train row, per seed
-    eval_returns: list[np.ndarray] = []
-    start = time.perf_counter()
-    timer = omd_logging.StepTimer(0)
-    bar = tqdm(total=n, unit="step", disable=not FLAGS.tqdm, dynamic_ncols=True)
+    start = time.perf_counter() - host["elapsed"]
+    timer = omd_logging.StepTimer(host["step"])
+    bar = tqdm(total=n, initial=host["step"], unit="step", disable=not FLAGS.tqdm, dynamic_ncols=True)
 
     def write(kind, step, rows):
         for logger, prefix, row in zip(loggers, prefixes, rows):
@@ -173,21 +287,56 @@ def main(argv):
             rows.append(row)
         write("train", step, rows)
 
-    num_evals = 0
-    for t0, t1 in zip(points[:-1], points[1:]):
-        if t0 % config.eval_frequency == 0:
-            log_eval(t0, num_evals)
-            num_evals += 1
-        state, sums = run_steps(state, t0, t1)
-        sums = jax.device_get(sums)
-        pending = sums if pending is None else {k: pending[k] + sums[k] for k in sums}
-        bar.update(t1 - t0)
-        # Like the original, train rows start once updates have begun; earlier episodes roll into the first row.
-        if (t1 % config.log_frequency == 0 or t1 == n) and pending["num_updates"].max() > 0:
-            log_train(t1, pending, jax.device_get(state.episodes))
-            pending = None
-    bar.close()
-    log_eval(n, num_evals)
+    def save_checkpoint(step):
+        logs = {}
+        for i, d in enumerate(dirs):
+            logs[str(i)] = {}
+            for name in LOGS:
+                path = os.path.join(d, name)
+                logs[str(i)][name] = open(path, "rb").read() if os.path.exists(path) else b""
+        run_checkpoint.save(ckpt_path, {
+            "state": state_to_host(state, min(step, config.capacity)),
+            "pending": pending or {},
+            "eval_returns": np.stack(eval_returns),
+            "logs": logs,
+            "host": json.dumps({"format": RUN_FORMAT, "fingerprint": fingerprint(config, seeds), "step": step,
+                                "num_evals": num_evals, "elapsed": time.perf_counter() - start}),
+        })
+
+    num_evals, last_checkpoint, stopped_by = host["num_evals"], host["step"], None
+    try:
+        for t0, t1 in zip(points[:-1], points[1:]):
+            if t0 < host["step"]:  # done before the checkpoint
+                continue
+            if t0 % config.eval_frequency == 0:
+                log_eval(t0, num_evals)
+                num_evals += 1
+            state, sums = run_steps(state, t0, t1)
+            sums = jax.device_get(sums)
+            # The sums are on the host already: checking them costs the compiled loop nothing.
+            for i, seed in enumerate(seeds):
+                guard.check_finite({k: v[i] for k, v in sums.items()}, t1, f"{config.agent_type} agent, seed {seed}")
+            pending = sums if pending is None else {k: pending[k] + sums[k] for k in sums}
+            bar.update(t1 - t0)
+            # Like the original, train rows start once updates have begun; earlier episodes roll into the first row.
+            if (t1 % config.log_frequency == 0 or t1 == n) and pending["num_updates"].max() > 0:
+                log_train(t1, pending, jax.device_get(state.episodes))
+                pending = None
+            if t1 < n and (t1 // FLAGS.checkpoint_interval > last_checkpoint // FLAGS.checkpoint_interval
+                           or stop.signum is not None):
+                save_checkpoint(t1)
+                last_checkpoint = t1
+            if stop.signum is not None and t1 < n:
+                stopped_by = stop.name
+                return {"stopped_by": stopped_by, "step": t1, "checkpoint": ckpt_path}
+        log_eval(n, num_evals)
+    except guard.NonFiniteError as err:
+        kept = f" The checkpoint of step {last_checkpoint} is kept." if os.path.exists(ckpt_path) else ""
+        raise guard.NonFiniteError(f"{err}{kept}") from None
+    finally:
+        bar.close()
+        for logger in loggers:
+            logger.close()
 
     minutes = (time.perf_counter() - start) / 60
     history = np.stack(eval_returns)  # [evals, seeds]
@@ -198,11 +347,13 @@ def main(argv):
         if FLAGS.save_buf:
             buf = jax.tree.map(lambda x: x[i], state.buffer)
             checkpoint.save_buffer(per_seed_path(FLAGS.data_path, seed, len(seeds)), buf)
-        loggers[i].close()
         print(f"{prefixes[i]}done: {config.agent_type} on {config.env_name}, seed {seed}, {n} steps in "
               f"{minutes:.1f} min ({n * len(seeds) / max(minutes * 60, 1e-9):.0f} steps/s over all seeds); "
               f"final eval return {history[-1, i]:.1f}, mean of the last 10 evals {history[-10:, i].mean():.1f}; "
               f"outputs in {dirs[i]}", flush=True)
+    if os.path.exists(ckpt_path):  # finished: the outputs are final and a rerun is refused, not resumed
+        os.remove(ckpt_path)
+    return {"stopped_by": None, "step": n, "checkpoint": None}
 
 
 if __name__ == "__main__":

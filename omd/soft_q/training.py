@@ -20,6 +20,7 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from omd import replay
@@ -207,3 +208,54 @@ def make_train(config: SoftQConfig) -> Callable[[jax.Array], tuple[TrainState, d
         return state, history
 
     return train
+
+
+# Host-side conversion of a run's state for checkpoints (cartpole/train.py); nothing here runs in the loop.
+
+
+def state_to_host(state: TrainState, filled: int) -> dict[str, np.ndarray]:
+    """Every leaf of a (vmapped) ``TrainState`` as a host array keyed by its tree path.
+
+    PRNG keys are stored as their raw data. Of the replay data only the first ``filled``
+    slots (axis 1, after the seed axis) are kept: the buffer fills in order and its
+    other slots are still the zeros it was created with.
+    """
+    raw = jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, state)
+    flat, _ = jax.tree_util.tree_flatten_with_path(jax.device_get(raw))
+    out = {}
+    for path, leaf in flat:
+        name = jax.tree_util.keystr(path)
+        leaf = np.asarray(leaf)
+        out[name] = leaf[:, :filled] if name.startswith(".buffer.data") else leaf
+    return out
+
+
+def state_from_host(template: Any, saved: dict[str, Any]) -> TrainState:
+    """The inverse of ``state_to_host``: ``template`` (e.g. ``jax.eval_shape`` of the vmapped
+    ``init``) gives the tree, shapes and dtypes; the result lives on the default device."""
+    flat, treedef = jax.tree_util.tree_flatten_with_path(template)
+    leaves = []
+    for path, like in flat:
+        name = jax.tree_util.keystr(path)
+        value = np.asarray(saved[name])
+        if _is_key(like):
+            leaves.append(jax.random.wrap_key_data(jnp.asarray(value)))
+            if leaves[-1].shape != like.shape:
+                raise ValueError(f"checkpoint leaf {name} holds keys of shape {leaves[-1].shape}, not {like.shape}")
+            continue
+        full = np.zeros(like.shape, like.dtype)
+        trimmed = name.startswith(".buffer.data") and value.ndim > 1 and value.shape[1] <= full.shape[1]
+        shape = (value.shape[0], full.shape[1], *value.shape[2:]) if trimmed else value.shape
+        if value.dtype != full.dtype or shape != full.shape:
+            raise ValueError(f"checkpoint leaf {name} is {value.dtype}{list(value.shape)}, not "
+                             f"{full.dtype}{list(full.shape)}")
+        if trimmed:
+            full[:, :value.shape[1]] = value
+        else:
+            full[...] = value
+        leaves.append(jnp.asarray(full))
+    return jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+def _is_key(x: Any) -> bool:
+    return jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
