@@ -25,6 +25,7 @@ NAN, INF = float("nan"), float("inf")
     ({"alpha": NAN}, ["--alpha="]),
     ({"alpha": NAN, "hard": True}, ["--alpha="]),
     ({"alpha": 0.0}, ["--alpha="]),
+    ({"alpha": 0.0, "hard": True}, ["--alpha="]),
     ({"cg_damping": NAN}, ["--cg_damping="]),
     ({"cg_damping": -1.0}, ["--cg_damping="]),
     ({"num_train_steps": 0}, ["--num_train_steps="]),
@@ -54,7 +55,7 @@ def test_each_bad_setting_is_refused_naming_its_flag(settings, named):
 
 def test_good_settings_pass():
     SoftQConfig().validate()
-    SoftQConfig(hard=True, alpha=0.0, init_steps=200_000, eps=0.0, discount=1.0, tau=1.0, cg_damping=0.0).validate()
+    SoftQConfig(hard=True, alpha=1e-6, init_steps=200_000, eps=0.0, discount=1.0, tau=1.0, cg_damping=0.0).validate()
 
 
 def _one_line_error(out, *needles):

@@ -76,8 +76,7 @@ class SoftQConfig:
             raise ValueError(f"--eps is a probability: {err}") from None
         check_range("--discount", self.discount, 0.0, 1.0)
         check_range("--tau", self.tau, 0.0, 1.0, low_open=True)
-        # --hard takes greedy actions and a hard max, so the temperature only needs to be finite.
-        check_range("--alpha", self.alpha) if self.hard else check_range("--alpha", self.alpha, 0.0, low_open=True)
+        check_range("--alpha", self.alpha, 0.0, low_open=True)  # also with --hard: the entropy_Q metric divides by it
         check_range("--lr", self.lr, 0.0, low_open=True)
         check_range("--inner_lr", self.inner_lr, 0.0, low_open=True)
         check_range("--cg_damping", self.cg_damping, 0.0)
