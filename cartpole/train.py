@@ -151,10 +151,11 @@ def prepare_outputs(config: SoftQConfig, seeds: list[int]) -> tuple[list[str], d
             host = json.loads(saved["host"])
             if host.get("format") != RUN_FORMAT:
                 raise ValueError(f"not a {RUN_FORMAT} checkpoint")
-        except Exception as err:  # truncated, foreign or from another program
+        except Exception:  # truncated, corrupted or another program's
             raise UserError(
-                f"{path} is unreadable ({err}); pass --overwrite to start these seeds again (replacing "
-                "their outputs), or choose another --out_dir or --exp.") from None
+                f"checkpoint {path} is unreadable (truncated, corrupted or not a CartPole checkpoint); pass "
+                "--overwrite to start these seeds again (replacing their outputs), or choose another --out_dir "
+                "or --exp.") from None
         want = fingerprint(config, seeds)
         diff = [f"--{k} {host['fingerprint'].get(k)!r} there, {want[k]!r} now" for k in want
                 if host["fingerprint"].get(k) != want[k]]

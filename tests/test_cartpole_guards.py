@@ -86,6 +86,9 @@ def test_unwritable_out_dir_and_missing_agent_are_one_line_errors(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a file where a folder should be")
     _one_line_error(run(["--out_dir", str(blocker / "out"), *TINY]), "--out_dir", str(blocker / "out"))
+    (tmp_path / "out" / "0").mkdir(parents=True)
+    (tmp_path / "out" / "0" / "checkpoint.msgpack").write_bytes(b"\x85truncated")
+    _one_line_error(run(["--out_dir", str(tmp_path / "out"), *TINY]), "checkpoint.msgpack is unreadable", "--overwrite")
     missing = tmp_path / "none.pkl"
     _one_line_error(run(["--eval_only", "--agent_path", str(missing)]), str(missing), "does not exist")
 
