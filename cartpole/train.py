@@ -90,7 +90,7 @@ flags.DEFINE_float("cg_damping", 1e-5, "With --with_inv_jac: damping lambda of t
 flags.DEFINE_integer("cg_maxiter", 100, "With --with_inv_jac: maximum conjugate-gradient iterations.", lower_bound=1)
 flags.DEFINE_integer("replay_capacity", 0, "Replay buffer size; 0 keeps every transition (num_train_steps), as the original.", lower_bound=0)
 flags.DEFINE_boolean("tensorboard", True, "Write TensorBoard events to out_dir/<seed>/tb.")
-flags.DEFINE_boolean("overwrite", False, "Replace existing outputs in out_dir/<seed> instead of refusing to start.")
+flags.DEFINE_boolean("overwrite", False, "Start again where out_dir/<seed> holds outputs (finished, or another run's): move them to out_dir/<seed>.old-<n> instead of refusing to start.")
 flags.DEFINE_boolean("tqdm", True, "Show a progress bar.")
 flags.DEFINE_boolean("eval_only", False, "Load the agent from --agent_path, evaluate it for --num_eval_episodes episodes and exit.")
 flags.DEFINE_integer("checkpoint_interval", 50_000, "Write a resumable checkpoint of all seeds to out_dir/[exp/]<first seed>/checkpoint.msgpack at the first log or eval boundary on or after every multiple of this many steps (and at SIGTERM, SIGUSR1 or Ctrl-C); the same command resumes from it.")
@@ -129,8 +129,8 @@ def fingerprint(config: SoftQConfig, seeds: list[int]) -> dict:
 def prepare_outputs(config: SoftQConfig, seeds: list[int]) -> tuple[list[str], dict | None]:
     """The seeds' output folders and, when they hold a checkpoint of this run, its contents.
 
-    Folders with other outputs are refused (or emptied with --overwrite): finished results and
-    runs of other settings are never mixed with this one.
+    Folders with other outputs are refused (or moved aside with --overwrite): finished results
+    and runs of other settings are never mixed with this one or deleted.
     """
     root = os.path.join(FLAGS.out_dir, FLAGS.exp)
     check_writable(root, "--out_dir")
@@ -140,9 +140,13 @@ def prepare_outputs(config: SoftQConfig, seeds: list[int]) -> tuple[list[str], d
             check_writable(os.path.dirname(os.path.abspath(path)), flag)
     dirs = [os.path.join(root, str(s)) for s in seeds]
     taken = [d for d in dirs if os.path.isdir(d) and os.listdir(d)]
-    if FLAGS.overwrite:
+    if FLAGS.overwrite:  # moved aside, not deleted, as the MuJoCo trainer does
         for d in taken:
-            shutil.rmtree(d)
+            n = 1
+            while os.path.exists(f"{d}.old-{n}"):
+                n += 1
+            shutil.move(d, f"{d}.old-{n}")
+            print(f"--overwrite: moved the earlier outputs in {d} to {d}.old-{n}.", flush=True)
         return dirs, None
     path = os.path.join(dirs[0], CHECKPOINT)
     if os.path.exists(path):
@@ -154,7 +158,7 @@ def prepare_outputs(config: SoftQConfig, seeds: list[int]) -> tuple[list[str], d
         except Exception:  # truncated, corrupted or another program's
             raise UserError(
                 f"checkpoint {path} is unreadable (truncated, corrupted or not a CartPole checkpoint); pass "
-                "--overwrite to start these seeds again (replacing their outputs), or choose another --out_dir "
+                "--overwrite to start these seeds again (their outputs moved aside), or choose another --out_dir "
                 "or --exp.") from None
         want = fingerprint(config, seeds)
         diff = [f"--{k} {host['fingerprint'].get(k)!r} there, {want[k]!r} now" for k in want
@@ -162,12 +166,13 @@ def prepare_outputs(config: SoftQConfig, seeds: list[int]) -> tuple[list[str], d
         if diff:
             raise UserError(
                 f"{path} is the checkpoint of a run with other settings ({'; '.join(diff)}). Rerun with its "
-                "settings to resume it, pass --overwrite to replace its outputs, or choose another --out_dir or --exp.")
+                "settings to resume it, pass --overwrite to start again (its outputs moved aside), or choose another "
+                "--out_dir or --exp.")
         return dirs, saved
     if taken:
         raise UserError(
-            f"Output directory {taken[0]} already exists and is not empty; pass --overwrite to replace it, "
-            "or choose another --out_dir or --exp."
+            f"Output directory {taken[0]} already exists and is not empty; pass --overwrite to move it aside "
+            "and start again, or choose another --out_dir or --exp."
         )
     return dirs, None
 

@@ -99,7 +99,10 @@ def test_a_run_that_goes_nan_stops_naming_step_agent_seed_and_metric(tmp_path):
     args = ["--num_train_steps", "600", "--init_steps", "100", "--batch_size", "32", "--hidden_dim", "8",
             "--model_hidden_dim", "4", "--eval_frequency", "100", "--log_frequency", "100", "--num_eval_episodes", "2",
             "--notqdm", "--notensorboard", "--checkpoint_interval", "100", "--lr", "1e30"]  # the model overflows
-    out = run(["--out_dir", str(tmp_path), *args])
+    (tmp_path / "0").mkdir()
+    (tmp_path / "0" / "eval.csv").write_text("an earlier run's")
+    out = run(["--out_dir", str(tmp_path), *args, "--overwrite"])
+    assert (tmp_path / "0.old-1" / "eval.csv").read_text() == "an earlier run's"  # --overwrite moves, never deletes
     line = _one_line_error(out, "omd agent, seed 0: ", "is not finite (nan) at step 200", "checkpoint of step 100 is kept")
     assert out.returncode == 1 and "done:" not in out.stdout
     # Outputs so far are kept: the rows and the last good checkpoint from before the failure.
