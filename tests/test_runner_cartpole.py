@@ -9,10 +9,18 @@ import pandas as pd
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def with_results(args) -> list[str]:
+    """Keeps finished jobs' copies beside a test's ``--root`` instead of in the repository's results/."""
+    args = [str(a) for a in args]
+    if "--root" in args and "--results" not in args:
+        args += ["--results", args[args.index("--root") + 1] + "_results"]
+    return args
+
+
 def runner(*args, timeout=900):
     """``python runner.py ARGS`` from the repository root: ``(returncode, stdout, stderr)``."""
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "runner.py", *map(str, args)], capture_output=True,
+    proc = subprocess.run([sys.executable, "runner.py", *with_results(args)], capture_output=True,
                           text=True, cwd=REPO, env=env, timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr
 

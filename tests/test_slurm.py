@@ -17,6 +17,7 @@ import pytest
 
 from omd.sweep import state
 from test_runner import write_fake_project, write_sweep
+from test_runner_cartpole import with_results
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -49,7 +50,7 @@ def cluster():
 
 
 def runner(*args, cwd=REPO):
-    proc = subprocess.run([sys.executable, os.path.join(REPO, "runner.py"), *map(str, args)],
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "runner.py"), *with_results(args)],
                           capture_output=True, text=True, cwd=cwd, env=ENV, timeout=600)
     SUBMITTED.extend(re.findall(r"submitted array (\d+)", proc.stdout))
     return proc.returncode, proc.stdout, proc.stderr
@@ -123,7 +124,7 @@ def test_sweeps_on_slurm(cluster, tmp_path):
 
     rc, out, _ = runner(fail, "--status", "--root", tmp_path / "fail")
     assert "1 jobs: 0 done, 0 running, 0 queued, 1 failed, 0 missing" in out, out
-    assert "failed   default" in out and "exit 1" in out
+    assert "failed   default" in out and "exit 2" in out  # a usage error
     log = (tmp_path / "fail" / "_sweep" / "logs" / "default.log").read_text()
     assert "--prob_model cannot be combined with --agent_type vep" in log
 
