@@ -24,7 +24,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 
 from omd import devices
@@ -113,12 +112,9 @@ def per_seed_path(path: str, seed: int, num_seeds: int) -> str:
 
 
 def check_writable(directory: str, flag: str) -> None:
-    try:
-        os.makedirs(directory, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory):
-            pass
-    except OSError as err:
-        raise UserError(f"{flag}: cannot write to {directory} ({err.strerror or err}); pass a writable {flag}.") from None
+    problem = run_checkpoint.unwritable(directory)
+    if problem:
+        raise UserError(f"{flag}: cannot write to {directory} ({problem}); pass a writable {flag}.")
 
 
 def fingerprint(config: SoftQConfig, seeds: list[int]) -> dict:

@@ -58,3 +58,17 @@ def restore_into(template: Any, saved: Any) -> Any:
 
 def to_saveable(tree: Any) -> Any:
     return serialization.to_state_dict(tree)
+
+
+def unwritable(directory: str) -> str | None:
+    """Why ``directory`` (created if missing) cannot take new files, or ``None`` if it can.
+
+    Trainers check their output folders with it before any compute, so a bad path costs nothing.
+    """
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory):
+            pass
+    except OSError as err:
+        return str(err.strerror or err)
+    return None

@@ -37,7 +37,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 from typing import Any
 
 import jax
@@ -61,12 +60,9 @@ LOGS = ("train.csv", "eval.csv")
 
 
 def check_writable(save_dir: str) -> None:
-    try:
-        os.makedirs(save_dir, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=save_dir):
-            pass
-    except OSError as err:
-        raise ValueError(f"--save_dir={save_dir} is not writable ({err}); pass a writable --save_dir.") from None
+    problem = checkpoint.unwritable(save_dir)
+    if problem:
+        raise ValueError(f"--save_dir={save_dir} is not writable ({problem}); pass a writable --save_dir.")
 
 
 def _fingerprint(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig) -> dict[str, Any]:
