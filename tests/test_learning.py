@@ -111,6 +111,36 @@ def _synthetic_batch(key):
     return {"obs": obs, "action": action, "reward": reward, "mask": jnp.ones(_B), "next_obs": next_obs}
 
 
+def _outer_loss_learned_and_frozen(update, init_state, data, model_fields, metric):
+    """Four seeds, ``_STEPS`` updates on fixed per-seed ``data``, run twice with the same keys: the model
+    learning, and the model (``model_fields`` of the state) held at its initial parameters.
+
+    Returns the outer loss ``metric`` before the first update and after the last (evaluated with the same
+    key, so the same way) in each arm: ``(start, learned, frozen)``.
+    """
+    @jax.jit
+    @jax.vmap
+    def run(state, data, learn_model):
+        def body(s, key):
+            new, metrics = update(s, data, key)
+            keep = lambda a, b: jnp.where(learn_model, a, b)  # noqa: E731
+            new = new.replace(**{f: jax.tree.map(keep, getattr(new, f), getattr(s, f)) for f in model_fields})
+            return new, metrics[metric]
+
+        fixed = jax.random.PRNGKey(7)
+        keys = jnp.concatenate([fixed[None], jax.random.split(jax.random.PRNGKey(1000), _STEPS - 1), fixed[None]])
+        _, outer = jax.lax.scan(body, state, keys)
+        return outer[0], outer[-1]
+
+    # Seeds initialised one by one: init_state compiled under vmap costs about twice as long.
+    init = jax.jit(init_state)
+    states = jax.tree.map(lambda *x: jnp.stack(x), *[init(jax.random.PRNGKey(seed)) for seed in range(4)])
+    start, learned = run(states, data, jnp.ones(4, bool))
+    start_frozen, frozen = run(states, data, jnp.zeros(4, bool))
+    np.testing.assert_array_equal(start, start_frozen)
+    return np.asarray(start), np.asarray(learned), np.asarray(frozen)
+
+
 def test_mujoco_omd_update_lowers_the_outer_loss():
     from omd.sac.agent import init_state, make_agent
     from omd.sac.config import SACConfig
@@ -119,31 +149,11 @@ def test_mujoco_omd_update_lowers_the_outer_loss():
     agent = make_agent(SACConfig(hidden_dims=(16, 16), model_hidden_dim=16, batch_size=_B, model_lr=3e-3,
                                  critic_lr=3e-3), _OBS, _ACT)
 
-    @jax.jit
-    @jax.vmap
-    def run(state, batch, learn_model):
-
-        def body(s, key):
-            new, metrics = omd_update(agent, s, batch, key)
-            model = jax.tree.map(lambda a, b: jnp.where(learn_model, a, b), new.model, s.model)
-            return new.replace(model=model), metrics["outer_critic_loss"]
-
-        # The metric of update i is the outer loss at the state before it; the first and the last
-        # (after _STEPS updates) use the same key, so they are evaluated the same way.
-        fixed = jax.random.PRNGKey(7)
-        keys = jnp.concatenate([fixed[None], jax.random.split(jax.random.PRNGKey(1000), _STEPS - 1), fixed[None]])
-        _, outer = jax.lax.scan(body, state, keys)
-        return outer[0], outer[-1]
-
-    # Seeds initialised one by one: init_state compiled under vmap costs about twice as long.
-    init = jax.jit(lambda key: init_state(agent, key))
-    states = jax.tree.map(lambda *x: jnp.stack(x), *[init(jax.random.PRNGKey(seed)) for seed in range(4)])
     batches = jax.vmap(_synthetic_batch)(jnp.stack([jax.random.PRNGKey(100 + seed) for seed in range(4)]))
-    start, omd = run(states, batches, jnp.ones(4, bool))
-    start_frozen, frozen = run(states, batches, jnp.zeros(4, bool))
-    start, omd, frozen = np.asarray(start), np.asarray(omd), np.asarray(frozen)
+    start, omd, frozen = _outer_loss_learned_and_frozen(
+        lambda s, batch, key: omd_update(agent, s, batch, key), lambda key: init_state(agent, key), batches,
+        ("model",), "outer_critic_loss")
     print("outer loss start", start, "frozen model", frozen, "OMD", omd)
-    np.testing.assert_array_equal(start, np.asarray(start_frozen))
     assert np.all(omd < start)  # repeating the update on the batch lowers the outer loss
     assert np.all(omd < frozen) and np.mean(omd / frozen) < 0.95, (omd, frozen)  # and the model step is why
 
@@ -185,28 +195,10 @@ def test_cartpole_omd_update_lowers_the_outer_loss():
         buf = replay.init(example_transition(obs_dim), n)
         return jax.lax.fori_loop(0, n, lambda i, b: replay.add(b, jax.tree.map(lambda x: x[i], data)), buf)
 
-    @jax.jit
-    @jax.vmap
-    def run(state, buf, learn_model):
-        def body(s, key):
-            new, metrics = omd_update(agent, s, buf, key)
-            keep = lambda a, b: jnp.where(learn_model, a, b)  # noqa: E731
-            new = new.replace(model=jax.tree.map(keep, new.model, s.model),
-                              model_opt=jax.tree.map(keep, new.model_opt, s.model_opt))
-            return new, metrics["loss_T"]
-
-        fixed = jax.random.PRNGKey(7)
-        keys = jnp.concatenate([fixed[None], jax.random.split(jax.random.PRNGKey(1000), _STEPS - 1), fixed[None]])
-        _, outer = jax.lax.scan(body, state, keys)
-        return outer[0], outer[-1]
-
-    init = jax.jit(lambda key: init_state(agent, key))
-    states = jax.tree.map(lambda *x: jnp.stack(x), *[init(jax.random.PRNGKey(seed)) for seed in range(4)])
     bufs = jax.vmap(buffer)(jnp.stack([jax.random.PRNGKey(100 + seed) for seed in range(4)]))
-    start, omd = run(states, bufs, jnp.ones(4, bool))
-    start_frozen, frozen = run(states, bufs, jnp.zeros(4, bool))
-    start, omd, frozen = np.asarray(start), np.asarray(omd), np.asarray(frozen)
+    start, omd, frozen = _outer_loss_learned_and_frozen(
+        lambda s, buf, key: omd_update(agent, s, buf, key), lambda key: init_state(agent, key), bufs,
+        ("model", "model_opt"), "loss_T")
     print("CartPole outer loss start", start, "frozen model", frozen, "OMD", omd)
-    np.testing.assert_array_equal(start, np.asarray(start_frozen))
     assert np.all(omd < start)
     assert np.all(omd < frozen) and np.mean(omd / frozen) < 0.98, (omd, frozen)

@@ -180,6 +180,10 @@ def test_group_seeds_merges_contiguous_seeds(tmp_path):
     ('grid = [dict(seed=[0])]', "'_main'"),
     ('grid = [dict(_main=["x.py"], seed=[])]', "empty list"),
     ('grid = [dict(_main=["x.py"], num_seeds=[2], seed=[0])]\ngroup_seeds = True', "num_seeds"),
+    ('grid = {"omd": dict(_main=["x.py"], seed=[0]), "mle": dict(_main=["x.py"], seed=[1])}',
+     "dict of blocks .*must be a list"),
+    ('grid = dict(seed=[0, 1])', "must be a list of dicts"),
+    ('grid = "x.py"', "must be a list of dicts"),
 ])
 def test_malformed_sweeps_are_refused(tmp_path, body, message):
     path = write_sweep(tmp_path / "s.py", 'basename = "b"\n' + body + "\n")
@@ -601,15 +605,3 @@ def test_finished_jobs_are_kept_in_results_and_count_as_done_from_a_fresh_clone(
     assert not (project / "runs" / "kept" / job).exists()
     rc, out, _ = run_cli(capfd, path, "--plot", "--out", project / "fig")
     assert rc == 0 and "4/4 runs complete" in out
-
-
-@pytest.mark.parametrize("body, message", [
-    ('grid = {"omd": dict(_main=["x.py"], seed=[0]), "mle": dict(_main=["x.py"], seed=[1])}',
-     "dict of blocks .*must be a list"),
-    ('grid = dict(seed=[0, 1])', "must be a list of dicts"),
-    ('grid = "x.py"', "must be a list of dicts"),
-])
-def test_a_grid_that_is_not_a_list_of_blocks_is_named(tmp_path, body, message):
-    path = write_sweep(tmp_path / "s.py", 'basename = "b"\n' + body + "\n")
-    with pytest.raises(spec.SweepError, match=message):
-        spec.load(path)
