@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from omd import implicit
-from omd.sac.agent import Agent, AgentState, SACState, apply_grads
+from omd.sac.agent import Agent, AgentState, apply_grads
 from omd.sac.value_step import Batch, critic_loss, noise, sac_step, sac_steps
 
 
@@ -79,12 +79,6 @@ def sac_update(agent: Agent, state: AgentState, batch: Batch, key: jax.Array):
     return state.replace(sac=sac), metrics
 
 
-def inner_sac_solver(agent: Agent, sac: SACState, mbatch: Batch, steps_noise: jax.Array):
-    """OMD's inner solve: one SAC step on the model batch per entry of ``steps_noise``
-    ``[inner_steps, 2, batch, action]``; returns ``(sac_after, metrics of the last step)``."""
-    return sac_steps(agent, sac, mbatch, steps_noise)
-
-
 def omd_noise(agent: Agent, key: jax.Array, batch: Batch):
     """All of one OMD update's noise from one draw: ``(inner [K, 2, B, A], implicit [B, A], outer [B, A])``.
 
@@ -96,11 +90,11 @@ def omd_noise(agent: Agent, key: jax.Array, batch: Batch):
     return drawn[:-1].reshape(k, 2, *drawn.shape[1:]), drawn[-1], drawn[-1]
 
 
-def omd_model_grad(agent: Agent, state: AgentState, batch: Batch, key: jax.Array, solver=inner_sac_solver):
+def omd_model_grad(agent: Agent, state: AgentState, batch: Batch, key: jax.Array, solver=sac_steps):
     """Model gradient of the outer (real-data critic) loss, the solved SAC state and metrics.
 
     The implicit solve follows ``argmin_solve``'s contract: ``solve(w0, theta)`` runs
-    ``solver(agent, sac, model_batch(theta), inner_noise) -> (sac_after, metrics)``
+    ``solver(agent, sac, model_batch(theta), inner_noise) -> (sac_after, metrics)`` (K SAC steps)
     from the agent's SAC state with critic ``w0``, and the inner loss
     ``critic_loss(w, theta; sac_after, implicit_noise)`` gets ``sac_after`` (target,
     actor, temperature) from the solver's aux, without gradient. Tests swap in a
