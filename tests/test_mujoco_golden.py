@@ -1,0 +1,66 @@
+"""What a MuJoCo run computes, pinned: refactors must leave finished HalfCheetah results valid.
+
+``tests/golden/mujoco_golden.json`` holds the evaluation returns and per-interval training
+metrics of one tiny HalfCheetah-v5 CLI run per algorithm, made with the code that ran the
+committed ``results/halfcheetah_small_model_200k`` jobs (commit b4aabb9). Any change to
+what a run computes fails here; if one is intended, rerun the affected jobs and regenerate
+the file with ``python tests/test_mujoco_golden.py --write``.
+"""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOLDEN = os.path.join(ROOT, "tests", "golden", "mujoco_golden.json")
+ARGS = ["--env_name=HalfCheetah-v5", "--max_steps=300", "--start_training=100", "--batch_size=16",
+        "--log_interval=50", "--eval_interval=150", "--eval_episodes=1", "--checkpoint_interval=1000",
+        "--config.hidden_dims=8,8", "--config.model_hidden_dim=4", "--config.num_ensemble_vep=2",
+        "--config.inner_steps=2", "--notqdm", "--seed=3"]
+METRICS = {
+    "omd": ("critic_loss", "actor_loss", "temperature", "outer_critic_loss", "outer_q"),
+    "mle": ("critic_loss", "actor_loss", "temperature", "model_loss", "model_state_mse"),
+    "vep": ("critic_loss", "actor_loss", "temperature", "model_loss", "model_value_err"),
+    "sac": ("critic_loss", "actor_loss", "temperature", "entropy"),
+}
+
+
+def tiny_run(algo: str, save_dir: str) -> dict:
+    """Evaluation returns and the training metrics (rows from ``start_training`` on) of one tiny CLI run."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run([sys.executable, "mujoco/train.py", f"--config.algo={algo}", f"--save_dir={save_dir}", *ARGS],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(os.path.join(save_dir, "3", "eval.csv")) as f:
+        evals = [float(r["return"]) for r in csv.DictReader(f)]
+    with open(os.path.join(save_dir, "3", "train.csv")) as f:
+        train = [r for r in csv.DictReader(f) if float(r["step"]) >= 100]
+    return {"eval": evals, **{k: [float(r[k]) for r in train] for k in METRICS[algo]}}
+
+
+@pytest.mark.parametrize("algo", sorted(METRICS))
+def test_a_tiny_run_computes_what_the_halfcheetah_jobs_computed(tmp_path, algo):
+    with open(GOLDEN) as f:
+        expected = json.load(f)[algo]
+    got = tiny_run(algo, str(tmp_path))
+    # A few hundred float32 updates amplify reassociation differences only slightly; a changed
+    # computation moves these by orders of magnitude more.
+    np.testing.assert_allclose(got["eval"], expected["eval"], rtol=1e-4, err_msg="eval returns")
+    for key in METRICS[algo]:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-4, err_msg=key)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write"]:
+        sys.exit("usage: python tests/test_mujoco_golden.py --write  (regenerates tests/golden/mujoco_golden.json)")
+    with tempfile.TemporaryDirectory() as tmp:
+        golden = {algo: tiny_run(algo, os.path.join(tmp, algo)) for algo in sorted(METRICS)}
+    with open(GOLDEN, "w") as f:
+        json.dump(golden, f, indent=1)
+    print(f"wrote {GOLDEN}")
