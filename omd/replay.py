@@ -13,6 +13,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 from jax import lax
 
@@ -61,3 +62,29 @@ def sample(buf: ReplayBuffer, key: jax.Array, batch_size: int) -> dict[str, jnp.
     """``batch_size`` transitions drawn uniformly, with replacement, from the stored ones."""
     idx = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buf.size, 1))
     return jax.tree.map(lambda store: store[idx], buf.data)
+
+
+def oldest_first(buf: ReplayBuffer) -> dict[str, np.ndarray]:
+    """The stored transitions as host arrays, oldest first: the one serialised form of a buffer."""
+    data, size, ptr = jax.device_get((buf.data, buf.size, buf.ptr))
+    order = (int(ptr) - int(size) + np.arange(int(size))) % buf.capacity
+    return {k: np.asarray(v)[order] for k, v in data.items()}
+
+
+def refill(template: ReplayBuffer, transitions: dict[str, np.ndarray], ptr: int | None = None) -> ReplayBuffer:
+    """``template`` (an empty buffer) holding ``transitions`` (oldest first, as ``oldest_first`` gives them).
+
+    ``ptr``: the saved buffer's next slot. With it and the saved capacity, every transition
+    returns to its slot, so sampling continues exactly as before the save; without it (or
+    with another capacity) they fill the slots from 0 on.
+    """
+    size, capacity = len(next(iter(transitions.values()))), template.capacity
+    if size > capacity:
+        raise ValueError(f"{size} saved transitions do not fit a replay buffer of capacity {capacity}.")
+    slots = np.arange(size) if ptr is None else (ptr - size + np.arange(size)) % capacity
+    data = {k: np.zeros(v.shape, v.dtype) for k, v in jax.device_get(template.data).items()}
+    for k in data:
+        data[k][slots] = transitions[k]
+    next_slot = size % capacity if ptr is None else ptr % capacity
+    return template.replace(data=jax.device_put(data), ptr=jnp.asarray(next_slot, jnp.int32),
+                            size=jnp.asarray(size, jnp.int32))

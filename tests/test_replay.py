@@ -58,3 +58,21 @@ def test_vmap_over_a_seed_axis_keeps_buffers_separate():
 def test_capacity_must_be_positive():
     with pytest.raises(ValueError, match="capacity must be positive"):
         replay.init(transition(0), 0)
+
+
+@pytest.mark.parametrize("stored", [3, 5, 12])
+def test_serialised_oldest_first_and_refilled_slot_for_slot(stored):
+    buf = replay.init(transition(0), capacity=5)
+    for i in range(stored):
+        buf = replay.add(buf, transition(i))
+    saved = replay.oldest_first(buf)
+    kept = list(range(max(0, stored - 5), stored))
+    assert saved["action"].tolist() == kept
+    same = replay.refill(replay.init(transition(0), 5), saved, int(buf.ptr))
+    for a, b in zip(jax.tree.leaves(same), jax.tree.leaves(buf)):
+        np.testing.assert_array_equal(a, b)  # same slots: sampling continues as before the save
+    bigger = replay.refill(replay.init(transition(0), 8), saved)
+    assert np.asarray(bigger.data["action"])[:len(kept)].tolist() == kept
+    assert int(bigger.size) == len(kept) and int(bigger.ptr) == len(kept)
+    with pytest.raises(ValueError, match="do not fit"):
+        replay.refill(replay.init(transition(0), 2), saved)

@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from omd import checkpoint
+from omd import checkpoint, replay
 from omd.guard import check_finite
 from omd.envs import mujoco as envs
 from omd.logging import Logger, StepTimer, format_line
@@ -73,29 +73,19 @@ def _fingerprint(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig) -> 
 
 
 def _save_buffer(buffer) -> dict[str, Any]:
-    size = int(buffer.size)
-    data = jax.tree.map(lambda x: np.asarray(x)[:size], jax.device_get(buffer.data))
-    return {"data": data, "ptr": np.asarray(buffer.ptr), "size": np.asarray(size)}
+    return {"data": replay.oldest_first(buffer), "ptr": np.asarray(buffer.ptr), "capacity": np.asarray(buffer.capacity)}
 
 
-def _load_buffer(template, saved, saved_capacity: int):
-    """Refill ``template``; a run resumed with another capacity gets the transitions oldest first."""
-    size, ptr, capacity = int(saved["size"]), int(saved["ptr"]), template.capacity
-    stored = saved["data"]
-    if capacity != saved_capacity:
-        if size > capacity:
-            raise ValueError(
-                f"The checkpoint's replay buffer holds {size} transitions, more than the new capacity {capacity}; "
-                f"resume with config.replay_buffer_size >= {size} (or max_steps >= {size})."
-            )
-        stored = {k: np.roll(v, -ptr, axis=0) if size == saved_capacity else v for k, v in stored.items()}
-        ptr = size % capacity
-    data = {k: np.zeros(v.shape, v.dtype) for k, v in template.data.items()}
-    for k in data:
-        data[k][:size] = stored[k]
-    return template.replace(
-        data=jax.device_put(data), ptr=jnp.asarray(ptr, jnp.int32), size=jnp.asarray(size, jnp.int32)
-    )
+def _load_buffer(template, saved):
+    """Refill ``template``: slot for slot at the same capacity, oldest first at another one."""
+    size = len(saved["data"]["obs"])
+    if size > template.capacity:
+        raise ValueError(
+            f"The checkpoint's replay buffer holds {size} transitions, more than the new capacity {template.capacity}; "
+            f"resume with config.replay_buffer_size >= {size} (or max_steps >= {size})."
+        )
+    same = int(saved["capacity"]) == template.capacity
+    return replay.refill(template, saved["data"], int(saved["ptr"]) if same else None)
 
 
 def _read(path: str) -> str:
@@ -217,7 +207,7 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after
     if saved is not None:
         host = json.loads(saved["host"])
         state = jax.device_put(checkpoint.restore_into(state, saved["agent"]))
-        buffer = _load_buffer(buffer, saved["buffer"], host["capacity"])
+        buffer = _load_buffer(buffer, saved["buffer"])
         envs.set_state(env, saved["env"])
         # Checkpoints written before evaluations ran in lockstep hold one evaluation env.
         evaluation.set_states(eval_envs, saved["eval_envs"] if "eval_envs" in saved else {"0": saved["eval_env"]})

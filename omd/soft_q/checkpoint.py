@@ -72,12 +72,7 @@ def load_agent(path: str) -> tuple[SoftQConfig, dict[str, Any]]:
 
 
 def save_buffer(path: str, buf: replay.ReplayBuffer) -> None:
-    data, size, ptr = jax.device_get((buf.data, buf.size, buf.ptr))
-    size, ptr = int(size), int(ptr)
-    capacity = buf.capacity
-    # Once full, the oldest transition sits at ptr; roll it to the front.
-    order = np.arange(size) if size < capacity else (np.arange(capacity) + ptr) % capacity
-    _write(path, {"format": BUFFER_FORMAT, **{k: np.asarray(v)[order] for k, v in data.items()}})
+    _write(path, {"format": BUFFER_FORMAT, **replay.oldest_first(buf)})
 
 
 def load_buffer(path: str) -> dict[str, np.ndarray]:
