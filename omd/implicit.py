@@ -21,8 +21,8 @@ dense       materialise ``df/dx`` and solve exactly (tiny problems only)
 Where ``f`` is the gradient of a loss in ``x`` (the minimiser of an inner loss, as in
 OMD), ``argmin_solve`` takes the loss itself: the same derivative, with every product
 by the Hessian taken forward-over-reverse (a JVP in ``x`` of the loss or its gradient)
-instead of as a VJP of the gradient. It does the same FLOPs; XLA:CPU runs one OMD update
-about 4% faster that way (median of paired runs).
+instead of as a VJP of the gradient: the same FLOPs, which XLA:CPU runs faster
+(``docs/performance.md``).
 
 The backward pass is a ``jax.custom_vjp`` rather than ``lax.custom_root`` because
 reverse-mode through ``custom_root`` with an iterative tangent solve fails on
@@ -146,7 +146,7 @@ def _implicit_fwd(f, method, opts, x, theta, *consts):
 
 def _implicit_bwd(f, method, opts, res, g):
     x, theta, consts = res
-    v = transpose_solve(lambda y: f(y, theta, *consts), x, g, method, **dict(opts))
+    v = _transpose_solve(lambda y: f(y, theta, *consts), x, g, method, **dict(opts))
     _, vjp_params = jax.vjp(lambda t, c: f(x, t, *c), theta, consts)
     theta_bar, consts_bar = vjp_params(jax.tree.map(jnp.negative, v))
     return (jax.tree.map(jnp.zeros_like, x), theta_bar, *consts_bar)
@@ -168,7 +168,7 @@ def _implicit_min_bwd(loss, method, opts, res, g):
     def hvp(v):  # the Hessian is symmetric: H^T v = H v, a JVP of the gradient
         return jax.jvp(lambda y: grad_x(y, theta, *consts), (x,), (v,))[1]
 
-    v = transpose_solve(lambda y: grad_x(y, theta, *consts), x, g, method, matvec=hvp, **dict(opts))
+    v = _transpose_solve(lambda y: grad_x(y, theta, *consts), x, g, method, matvec=hvp, **dict(opts))
 
     def directional(t, c):  # -<grad_x loss, v>, whose gradient in (t, c) is -(df/d(t, c))^T v
         return -jax.jvp(lambda y: loss(y, t, *c), (x,), (v,))[1]
@@ -181,13 +181,12 @@ def _implicit_min_bwd(loss, method, opts, res, g):
 _implicit_min.defvjp(_implicit_fwd, _implicit_min_bwd)
 
 
-def transpose_solve(fx: Callable[[Any], Any], x: Any, g: Any, method: str,
+def _transpose_solve(fx: Callable[[Any], Any], x: Any, g: Any, method: str,
                     matvec: Callable[[Any], Any] | None = None, **opts: Any) -> Any:
     """Return ``v`` with ``(J + damping I)^T v = g``, ``J`` the Jacobian of ``fx`` at ``x``.
 
     ``identity`` returns ``g`` itself. ``matvec(v)`` gives ``J^T v`` to the iterative
-    methods where there is a cheaper way than a VJP of ``fx`` (default). Exposed for
-    callers that need the solve alone.
+    methods where there is a cheaper way than a VJP of ``fx`` (default).
     """
     if method == "identity":
         return g

@@ -7,7 +7,7 @@ original used it, zero biases.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import flax.linen as nn
 import jax
@@ -29,24 +29,18 @@ class MLP(nn.Module):
     """``len(hidden_dims)`` ReLU layers then a linear output of ``out_dim``.
 
     ``last_scale`` is the orthogonal scale of the output layer; ``None`` uses the
-    hidden-layer scale sqrt(2). ``out_dim=None`` returns the last hidden layer.
+    hidden-layer scale sqrt(2).
     """
 
     hidden_dims: Sequence[int]
-    out_dim: int | None
+    out_dim: int
     last_scale: float | None = 1e-2
-    activation: Callable[[jnp.ndarray], jnp.ndarray] = nn.relu
-    activate_final: bool = False
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
         for i, width in enumerate(self.hidden_dims):
-            x = self.activation(dense(width, name=f"hidden_{i}")(x))
-        if self.out_dim is None:
-            return x
-        scale = SQRT2 if self.last_scale is None else self.last_scale
-        x = dense(self.out_dim, scale, name="out")(x)
-        return self.activation(x) if self.activate_final else x
+            x = nn.relu(dense(width, name=f"hidden_{i}")(x))
+        return dense(self.out_dim, SQRT2 if self.last_scale is None else self.last_scale, name="out")(x)
 
 
 class _StackedDense(nn.Module):
@@ -90,27 +84,24 @@ class Ensemble(nn.Module):
 
     Member ``i`` has the parameters ``tree.map(lambda p: p[i], params["members"])``
     of an ``MLP``. The members share their input, so their first layers run as one
-    ``[in, num * width]`` matrix product: on CPU one wide product is about twice as
-    fast as ``num`` products with a short (observation-sized) contraction. The later
-    layers are one batched product each.
+    ``[in, num * width]`` matrix product, which on CPU beats ``num`` products with a short
+    (observation-sized) contraction (``docs/performance.md``). The later layers are one
+    batched product each.
     """
 
     num: int
     hidden_dims: Sequence[int]
-    out_dim: int | None
+    out_dim: int
     last_scale: float | None = 1e-2
-    activation: Callable[[jnp.ndarray], jnp.ndarray] = nn.relu
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
         hidden = list(self.hidden_dims)
-        widths, names, scales = hidden, [f"hidden_{i}" for i in range(len(hidden))], [SQRT2] * len(hidden)
-        if self.out_dim is not None:
-            widths = hidden + [self.out_dim]
-            names = names + ["out"]
-            scales = scales + [SQRT2 if self.last_scale is None else self.last_scale]
+        widths = hidden + [self.out_dim]
+        names = [f"hidden_{i}" for i in range(len(hidden))] + ["out"]
+        scales = [SQRT2] * len(hidden) + [SQRT2 if self.last_scale is None else self.last_scale]
         layers = _Members(self.num, tuple(widths), tuple(scales), tuple(names), name="members")(x.shape[-1])
-        activations = [self.activation] * len(hidden) + [lambda h: h] * (len(widths) - len(hidden))
+        activations = [nn.relu] * len(hidden) + [lambda h: h]
 
         lead, flat = x.shape[:-1], x.reshape(-1, x.shape[-1])
         (kernel, bias), width = layers[0], widths[0]
