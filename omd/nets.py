@@ -7,7 +7,7 @@ original used it, zero biases.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import flax.linen as nn
 import jax
@@ -29,17 +29,19 @@ class MLP(nn.Module):
     """``len(hidden_dims)`` ReLU layers then a linear output of ``out_dim``.
 
     ``last_scale`` is the orthogonal scale of the output layer; ``None`` uses the
-    hidden-layer scale sqrt(2).
+    hidden-layer scale sqrt(2). ``activation``: ReLU in every network; gradient tests swap in
+    a smooth one so that finite differences are meaningful.
     """
 
     hidden_dims: Sequence[int]
     out_dim: int
     last_scale: float | None = 1e-2
+    activation: Callable[[jnp.ndarray], jnp.ndarray] = nn.relu
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
         for i, width in enumerate(self.hidden_dims):
-            x = nn.relu(dense(width, name=f"hidden_{i}")(x))
+            x = self.activation(dense(width, name=f"hidden_{i}")(x))
         return dense(self.out_dim, SQRT2 if self.last_scale is None else self.last_scale, name="out")(x)
 
 
