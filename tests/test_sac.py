@@ -47,12 +47,13 @@ def test_target_follows_the_update_period():
     step = jax.jit(lambda s, k: sac_step(agent, s, batch, noise(agent, k, (2,), batch)))
     one, _ = step(state.sac, jax.random.PRNGKey(2))
     two, metrics = step(one, jax.random.PRNGKey(3))
-    same = jax.tree.map(jnp.array_equal, one.target, state.sac.target)
+    same = jax.tree.map(jnp.array_equal, one.critic.target_params, state.sac.critic.target_params)
     assert all(jax.tree.leaves(same))
-    expected = jax.tree.map(lambda c, t: 0.5 * c + 0.5 * t, two.critic.params, one.target)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), two.target, expected)
+    assert int(one.critic.step) == 1 and int(two.critic.step) == 2  # the critic's step counts SAC updates
+    expected = jax.tree.map(lambda c, t: 0.5 * c + 0.5 * t, two.critic.params, one.critic.target_params)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), two.critic.target_params, expected)
     # The temperature moves toward the entropy target: entropy above it lowers the temperature.
-    assert (metrics["entropy"] > agent.target_entropy) == (two.temp.params < one.temp.params)
+    assert (metrics["entropy"] > agent.target_entropy) == (two.temp.params["log_temp"] < one.temp.params["log_temp"])
 
 
 def _converged_critic_solver(loss_noise, steps=4000, lr=0.1):

@@ -44,9 +44,10 @@ def _setup(inner_steps, **cfg):
     state = init_state(agent, jax.random.PRNGKey(0))
     # A target unlike the critic, biases off zero, a temperature other than 1: nothing cancels by accident.
     sac = state.sac.replace(
-        target=_perturb(state.sac.target, jax.random.PRNGKey(3), 0.3),
+        critic=state.sac.critic.replace(target_params=_perturb(state.sac.critic.target_params,
+                                                               jax.random.PRNGKey(3), 0.3)),
         actor=state.sac.actor.replace(params=_perturb(state.sac.actor.params, jax.random.PRNGKey(4), 0.1)),
-        temp=state.sac.temp.replace(params=jnp.float32(-0.7)),
+        temp=state.sac.temp.replace(params={"log_temp": jnp.float32(-0.7)}),
     )
     model = state.model.replace(params=_perturb(state.model.params, jax.random.PRNGKey(5), 0.1))
     return agent, state.replace(sac=sac, model=model), _batch(jax.random.PRNGKey(1))
@@ -69,7 +70,8 @@ def _bellman_loss(agent, w, sac, obs, action, reward, mask, next_obs, eps):
     u = mean + std * eps
     next_action = jnp.tanh(u)
     logp = jnp.sum(jax.scipy.stats.norm.logpdf(u, mean, std) - _log_sech2(u), -1)
-    next_v = jnp.min(agent.critic.apply(sac.target, next_obs, next_action), 0) - jnp.exp(sac.temp.params) * logp
+    next_v = jnp.min(agent.critic.apply(sac.critic.target_params, next_obs, next_action), 0)
+    next_v = next_v - jnp.exp(sac.temp.params["log_temp"]) * logp
     y = reward + agent.cfg.discount * mask * next_v
     q1, q2 = agent.critic.apply(w, obs, action)
     return jnp.mean((q1 - y) ** 2 + (q2 - y) ** 2)
@@ -112,7 +114,7 @@ def test_identity_model_gradient_matches_the_written_out_derivation(inner_steps)
     mbatch = model_updates.model_batch(agent, state.model.params, batch)
     expected_after, _ = jax.jit(lambda s: sac_steps(agent, s, mbatch, inner_noise))(state.sac)
     _close(after, expected_after, rtol=1e-6, atol=1e-7)
-    assert int(after.step) == inner_steps
+    assert int(after.critic.step) == inner_steps
 
     want = jax.jit(lambda a: _reference_grad(agent, state, batch, a, eps))(after)
     assert max(float(jnp.max(jnp.abs(x))) for x in jax.tree.leaves(want)) > 1e-2
@@ -136,7 +138,9 @@ def test_next_state_reaches_the_model_only_through_the_target_critic(inner_steps
     is kept as set: ``target_update_period`` is longer than the inner steps.
     """
     agent, state, batch = _setup(inner_steps, target_update_period=10)
-    blind = state.replace(sac=state.sac.replace(target=_zero_state_inputs(state.sac.target)))
+    critic = state.sac.critic
+    blind = state.replace(sac=state.sac.replace(critic=critic.replace(
+        target_params=_zero_state_inputs(critic.target_params))))
     run = jax.jit(lambda s: model_updates.omd_model_grad(agent, s, batch, KEY)[0])
     out = run(blind)["params"]["MLP_0"]["out"]
     assert np.all(np.asarray(out["kernel"][:, :OBS]) == 0.0) and np.all(np.asarray(out["bias"][:OBS]) == 0.0)

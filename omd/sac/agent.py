@@ -2,7 +2,8 @@
 
 ``AgentState`` is everything that changes during training and everything a
 checkpoint stores besides the replay buffer: all parameter sets, optimizer
-states, the RNG key. ``SACState`` is the part the inner solve updates.
+states, the RNG key. ``SACState`` is the part the inner solve updates. Every
+trained network is an ``omd.train_state.TrainState``.
 """
 
 from __future__ import annotations
@@ -16,29 +17,24 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from omd import train_state
 from omd.sac.config import SACConfig
 from omd.sac.networks import Actor, DoubleCritic, Model, ValueEnsemble
-
-
-@struct.dataclass
-class Learner:
-    params: Any
-    opt_state: Any
+from omd.train_state import TrainState
 
 
 @struct.dataclass
 class SACState:
-    actor: Learner
-    critic: Learner
-    target: Any  # EMA of the critic parameters
-    temp: Learner  # params: log temperature (scalar)
-    step: jnp.ndarray  # SAC updates done; drives target_update_period
+    actor: TrainState
+    # target_params: the EMA of the critic parameters; step: SAC updates done, drives target_update_period
+    critic: TrainState
+    temp: TrainState  # params: {"log_temp": scalar} (flax's apply_gradients needs a dict)
 
 
 @struct.dataclass
 class AgentState:
     sac: SACState
-    model: Learner
+    model: TrainState
     vep: Any  # VEP's random value ensemble (never trained); None for other algos
     key: jax.Array
 
@@ -80,27 +76,21 @@ def make_agent(cfg: SACConfig, obs_dim: int, action_dim: int) -> Agent:
     )
 
 
-def _learner(params, opt: optax.GradientTransformation) -> Learner:
-    return Learner(params=params, opt_state=opt.init(params))
-
-
 def init_state(agent: Agent, key: jax.Array) -> AgentState:
     k_actor, k_critic, k_model, k_vep, key = jax.random.split(key, 5)
     obs = jnp.zeros((1, agent.obs_dim), jnp.float32)
     act = jnp.zeros((1, agent.action_dim), jnp.float32)
-    critic_params = agent.critic.init(k_critic, obs, act)
-    log_temp = jnp.asarray(math.log(agent.cfg.init_temperature), jnp.float32)
+    log_temp = {"log_temp": jnp.asarray(math.log(agent.cfg.init_temperature), jnp.float32)}
     sac = SACState(
-        actor=_learner(agent.actor.init(k_actor, obs), agent.actor_opt),
-        critic=_learner(critic_params, agent.critic_opt),
-        target=jax.tree.map(jnp.copy, critic_params),  # distinct buffers: the state is donated
-        temp=_learner(log_temp, agent.temp_opt),
-        step=jnp.zeros((), jnp.int32),
+        actor=train_state.create(agent.actor.init(k_actor, obs), agent.actor_opt, agent.actor.apply),
+        critic=train_state.create(agent.critic.init(k_critic, obs, act), agent.critic_opt, agent.critic.apply,
+                                  with_target=True),
+        temp=train_state.create(log_temp, agent.temp_opt),
     )
     vep = agent.vep.init(k_vep, obs) if agent.vep is not None else None
-    return AgentState(sac=sac, model=_learner(agent.model.init(k_model, obs, act), agent.model_opt), vep=vep, key=key)
+    model = train_state.create(agent.model.init(k_model, obs, act), agent.model_opt, agent.model.apply)
+    return AgentState(sac=sac, model=model, vep=vep, key=key)
 
 
-def apply_grads(learner: Learner, grads, opt: optax.GradientTransformation) -> Learner:
-    updates, opt_state = opt.update(grads, learner.opt_state, learner.params)
-    return Learner(params=optax.apply_updates(learner.params, updates), opt_state=opt_state)
+def temperature(sac: SACState) -> jax.Array:
+    return jnp.exp(sac.temp.params["log_temp"])

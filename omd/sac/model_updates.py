@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from omd import implicit
-from omd.sac.agent import Agent, AgentState, apply_grads
+from omd.sac.agent import Agent, AgentState
 from omd.sac.value_step import Batch, critic_loss, noise, sac_step, sac_steps
 
 
@@ -48,7 +48,7 @@ def _model_errors(agent: Agent, model_params, batch: Batch):
 
 def _with_model_sac(agent: Agent, state: AgentState, batch: Batch, key: jax.Array, loss_fn: Callable):
     (loss, info), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.model.params)
-    model = apply_grads(state.model, grads, agent.model_opt)
+    model = state.model.apply_gradients(grads=grads)
     steps_noise = noise(agent, key, (agent.cfg.inner_steps, 2), batch)
     sac, metrics = sac_steps(agent, state.sac, model_batch(agent, model.params, batch), steps_noise)
     return state.replace(sac=sac, model=model), {**metrics, **info, "model_loss": loss}
@@ -138,7 +138,7 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: Batch, key: jax.Array
 
 def omd_update(agent: Agent, state: AgentState, batch: Batch, key: jax.Array):
     grads, sac, metrics = omd_model_grad(agent, state, batch, key)
-    model = apply_grads(state.model, grads, agent.model_opt)
+    model = state.model.apply_gradients(grads=grads)
     return state.replace(sac=sac, model=model), metrics
 
 

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from omd.sac.agent import Agent, SACState, apply_grads
+from omd.sac.agent import Agent, SACState, temperature
 from omd.sac.networks import sample_action
 
 Batch = dict  # obs, action, reward, mask, next_obs
@@ -39,8 +39,8 @@ def critic_loss(agent: Agent, critic_params, sac: SACState, batch: Batch, next_n
     """
     next_action, next_logp = sample_action(agent.actor, sac.actor.params, jax.lax.stop_gradient(batch["next_obs"]),
                                            next_noise)
-    next_q = agent.critic.apply(sac.target, batch["next_obs"], next_action).min(0)
-    temp = jnp.exp(sac.temp.params)
+    next_q = agent.critic.apply(sac.critic.target_params, batch["next_obs"], next_action).min(0)
+    temp = temperature(sac)
     target = batch["reward"] + agent.cfg.discount * batch["mask"] * (next_q - temp * next_logp)
     q = agent.critic.apply(critic_params, batch["obs"], batch["action"])
     loss = jnp.mean(jnp.sum((q - target) ** 2, 0))
@@ -54,14 +54,15 @@ def critic_grad(agent: Agent, critic_params, sac: SACState, batch: Batch, next_n
 def sac_step(agent: Agent, sac: SACState, batch: Batch, step_noise: jax.Array):
     """``step_noise[0]`` draws the critic's next actions, ``step_noise[1]`` the actor's actions."""
     grads, info = critic_grad(agent, sac.critic.params, sac, batch, step_noise[0])
-    critic = apply_grads(sac.critic, grads, agent.critic_opt)
-    step = sac.step + 1
-    ema = optax.incremental_update(critic.params, sac.target, agent.cfg.tau)
+    critic = sac.critic.apply_gradients(grads=grads)
+    ema = optax.incremental_update(critic.params, sac.critic.target_params, agent.cfg.tau)
     target = jax.tree.map(
-        lambda new, old: jnp.where(step % agent.cfg.target_update_period == 0, new, old), ema, sac.target
+        lambda new, old: jnp.where(critic.step % agent.cfg.target_update_period == 0, new, old), ema,
+        sac.critic.target_params,
     )
+    critic = critic.replace(target_params=target)
 
-    temp = jnp.exp(sac.temp.params)
+    temp = temperature(sac)
 
     def actor_loss(actor_params):
         action, logp = sample_action(agent.actor, actor_params, batch["obs"], step_noise[1])
@@ -69,15 +70,14 @@ def sac_step(agent: Agent, sac: SACState, batch: Batch, step_noise: jax.Array):
         return jnp.mean(temp * logp - q), -logp.mean()
 
     (a_loss, entropy), a_grads = jax.value_and_grad(actor_loss, has_aux=True)(sac.actor.params)
-    actor = apply_grads(sac.actor, a_grads, agent.actor_opt)
+    actor = sac.actor.apply_gradients(grads=a_grads)
 
-    def temp_loss(log_temp):
-        return jnp.exp(log_temp) * (entropy - agent.target_entropy)
+    def temp_loss(temp_params):
+        return jnp.exp(temp_params["log_temp"]) * (entropy - agent.target_entropy)
 
     t_loss, t_grad = jax.value_and_grad(temp_loss)(sac.temp.params)
-    temp_learner = apply_grads(sac.temp, t_grad, agent.temp_opt)
 
-    new = SACState(actor=actor, critic=critic, target=target, temp=temp_learner, step=step)
+    new = SACState(actor=actor, critic=critic, temp=sac.temp.apply_gradients(grads=t_grad))
     metrics = {**info, "actor_loss": a_loss, "entropy": entropy, "temperature": temp, "temp_loss": t_loss}
     return new, metrics
 
