@@ -40,7 +40,7 @@ from omd.envs.mujoco import make_env  # noqa: E402
 from omd.sac.agent import init_state, make_agent  # noqa: E402
 from omd.sac.config import SACConfig  # noqa: E402
 from omd.sac.evaluation import evaluate, make_eval_envs  # noqa: E402
-from omd.sac.update import (  # noqa: E402
+from omd.sac.env_step import (  # noqa: E402
     init_buffer, make_env_step, make_eval_action, make_host_replay_step, pack_step, transition_spec,
 )
 

@@ -144,7 +144,7 @@ def _outer_loss_learned_and_frozen(update, init_state, data, model_fields, metri
 def test_mujoco_omd_update_lowers_the_outer_loss():
     from omd.sac.agent import init_state, make_agent
     from omd.sac.config import SACConfig
-    from omd.sac.model_updates import omd_update
+    from omd.sac.updates import omd_update
 
     agent = make_agent(SACConfig(hidden_dims=(16, 16), model_hidden_dim=16, batch_size=_B, model_lr=3e-3,
                                  critic_lr=3e-3), _OBS, _ACT)

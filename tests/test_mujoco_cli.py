@@ -124,7 +124,7 @@ def test_the_packed_state_carry_trains_as_the_pytree_one(tmp_path, monkeypatch):
     The kill-and-resume test above runs the default, so the packed carry resumes exactly.
     """
     import omd.sac.train as train_lib
-    from omd.sac.update import make_env_step
+    from omd.sac.env_step import make_env_step
 
     agent = _tiny_agent(algo="omd")
     whole = train(agent, _tiny_run(tmp_path / "whole"))

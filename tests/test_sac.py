@@ -5,11 +5,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from omd.sac import model_updates
+from omd.sac import updates
 from omd.sac.agent import init_state, make_agent
 from omd.sac.config import SACConfig
+from omd.sac.losses import critic_grad, critic_loss, model_batch
 from omd.sac.networks import Actor, sample_action
-from omd.sac.value_step import critic_grad, critic_loss, noise, sac_step
+from omd.sac.updates import noise, sac_step
 
 OBS, ACT, BATCH = 3, 2, 16
 
@@ -90,19 +91,19 @@ def test_omd_model_gradient_matches_finite_differences(method):
         state = state.replace(sac=state.sac.replace(actor=state.sac.actor.replace(params=actor)))
         batch = _batch(jax.random.PRNGKey(1), jnp.float64)
         key = jax.random.PRNGKey(2)
-        inner_noise, implicit_noise, outer_noise = model_updates.omd_noise(agent, key, batch)
+        inner_noise, implicit_noise, outer_noise = updates.omd_noise(agent, key, batch)
         solver = _converged_critic_solver(implicit_noise)
 
-        grads, _, _ = jax.jit(lambda s: model_updates.omd_model_grad(agent, s, batch, key, solver))(state)
+        grads, _, _ = jax.jit(lambda s: updates.omd_model_grad(agent, s, batch, key, solver))(state)
 
         @jax.jit
         def outer_loss(theta):
-            after, _ = solver(agent, state.sac, model_updates.model_batch(agent, theta, batch), inner_noise)
+            after, _ = solver(agent, state.sac, model_batch(agent, theta, batch), inner_noise)
             return critic_loss(agent, after.critic.params, after, batch, outer_noise)[0]
 
         theta = state.model.params
         identity_agent = make_agent(SACConfig(hidden_dims=(), model_hidden_dim=4), OBS, ACT)
-        id_grads, _, _ = model_updates.omd_model_grad(identity_agent, state, batch, key, solver)
+        id_grads, _, _ = updates.omd_model_grad(identity_agent, state, batch, key, solver)
         flat = lambda t: jnp.concatenate([x.ravel() for x in jax.tree.leaves(t)])  # noqa: E731
         g, g_id = flat(grads), flat(id_grads)
         assert jnp.linalg.norm(g) > 1e-3
@@ -120,8 +121,8 @@ def test_omd_model_gradient_matches_finite_differences(method):
 @pytest.mark.parametrize("algo", ["omd", "sac"])
 def test_fused_two_call_and_flat_steps_store_the_transition_and_agree(algo, monkeypatch):
     from omd import replay
-    from omd.sac import update as update_lib
-    from omd.sac.update import init_buffer, make_env_step
+    from omd.sac import env_step as env_step_lib
+    from omd.sac.env_step import init_buffer, make_env_step
 
     agent = make_agent(SACConfig(algo=algo, hidden_dims=(8,), model_hidden_dim=8, batch_size=4), OBS, ACT)
     rng = np.random.default_rng(0)
@@ -135,7 +136,7 @@ def test_fused_two_call_and_flat_steps_store_the_transition_and_agree(algo, monk
     # CPU_PACKED_MAX_SIZE elements are packed: all of them at 1024 here, some at 8.
     for fused, flat, max_size in ((False, False, 0), (True, False, 0), (True, True, 1024), (False, True, 1024),
                                   (False, True, 8)):
-        monkeypatch.setattr(update_lib, "CPU_PACKED_MAX_SIZE", max_size)
+        monkeypatch.setattr(env_step_lib, "CPU_PACKED_MAX_SIZE", max_size)
         step = make_env_step(agent, learn=True, policy=True, fused=fused, flat=flat)
         state = init_state(agent, jax.random.PRNGKey(0))
         carry, buffer = step.to_carry(state), init_buffer(OBS, ACT, capacity=4)

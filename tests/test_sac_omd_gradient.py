@@ -13,10 +13,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from omd.sac import model_updates
+from omd.sac import updates
 from omd.sac.agent import init_state, make_agent
 from omd.sac.config import SACConfig
-from omd.sac.value_step import sac_steps
+from omd.sac.losses import model_batch
+from omd.sac.updates import sac_steps
 
 OBS, ACT, BATCH = 3, 2, 16
 KEY = jax.random.PRNGKey(2)
@@ -107,11 +108,11 @@ def _close(got, want, rtol=1e-4, atol=1e-6):
 @pytest.mark.parametrize("inner_steps", [1, 3])
 def test_identity_model_gradient_matches_the_written_out_derivation(inner_steps):
     agent, state, batch = _setup(inner_steps)
-    grads, after, metrics = jax.jit(lambda s: model_updates.omd_model_grad(agent, s, batch, KEY))(state)
+    grads, after, metrics = jax.jit(lambda s: updates.omd_model_grad(agent, s, batch, KEY))(state)
 
     # The solve runs the K inner SAC steps from the agent's state on the model's predictions.
     inner_noise, eps = _noise(inner_steps)
-    mbatch = model_updates.model_batch(agent, state.model.params, batch)
+    mbatch = model_batch(agent, state.model.params, batch)
     expected_after, _ = jax.jit(lambda s: sac_steps(agent, s, mbatch, inner_noise))(state.sac)
     _close(after, expected_after, rtol=1e-6, atol=1e-7)
     assert int(after.critic.step) == inner_steps
@@ -141,7 +142,7 @@ def test_next_state_reaches_the_model_only_through_the_target_critic(inner_steps
     critic = state.sac.critic
     blind = state.replace(sac=state.sac.replace(critic=critic.replace(
         target_params=_zero_state_inputs(critic.target_params))))
-    run = jax.jit(lambda s: model_updates.omd_model_grad(agent, s, batch, KEY)[0])
+    run = jax.jit(lambda s: updates.omd_model_grad(agent, s, batch, KEY)[0])
     out = run(blind)["params"]["MLP_0"]["out"]
     assert np.all(np.asarray(out["kernel"][:, :OBS]) == 0.0) and np.all(np.asarray(out["bias"][:OBS]) == 0.0)
     assert np.all(np.asarray(out["kernel"][:, OBS]) != 0.0)  # the reward column still learns

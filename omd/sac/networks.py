@@ -69,7 +69,7 @@ class ValueEnsemble(nn.Module):
 def sample_action(actor: Actor, params, obs, noise):
     """A reparameterised tanh-Gaussian sample and its log-probability (summed over action dims).
 
-    ``noise`` is standard normal, shaped like the action batch (see ``value_step.noise``).
+    ``noise`` is standard normal, shaped like the action batch (see ``omd.sac.updates.noise``).
     """
     mean, log_std = actor.apply(params, obs)
     std = jnp.exp(log_std)

@@ -1,6 +1,6 @@
 """The host training loop of the MuJoCo suite, with evaluation, logging and resume.
 
-One or two compiled calls per environment step (``omd.sac.update``); the environment
+One or two compiled calls per environment step (``omd.sac.env_step``); the environment
 runs in C MuJoCo on the host, and evaluations step their episodes side by side
 (``omd.sac.evaluation``). Outputs under ``save_dir``:
 
@@ -51,7 +51,7 @@ from omd.logging import Logger, StepTimer, format_line
 from omd.sac import config as config_lib
 from omd.sac import evaluation
 from omd.sac.agent import init_state, make_agent
-from omd.sac.update import _next_action, init_buffer, make_env_step, make_eval_action
+from omd.sac.env_step import _next_action, init_buffer, make_env_step, make_eval_action
 from omd.stop import StopRequest
 
 CHECKPOINT = "checkpoint.msgpack"

@@ -1,4 +1,10 @@
-"""Sibling model updates with one signature: ``update(agent, state, batch, key) -> (state, metrics)``.
+"""The MuJoCo suite's updates: the SAC step and the sibling model updates built on it.
+
+``sac_step`` (critic, EMA target, actor, temperature, as in jaxrl's SAC) is the
+policy-improvement step of every algorithm: on real transitions for ``sac``, on
+model predictions for ``mle``/``vep``, and the inner solver of ``omd``. The model
+updates share one signature, ``update(agent, state, batch, key) -> (state, metrics)``,
+and ``UPDATES`` picks one by name:
 
 - ``omd``: the model is trained so that the critic it induces fits the *real* data.
   Inner solve: ``inner_steps`` full SAC updates (critic, target, actor, temperature)
@@ -7,7 +13,7 @@
   ``omd.implicit.argmin_solve`` of the inner loss ``critic_loss(w; model batch)``
   taken, as in the original, at the state *after* the inner steps (their target,
   actor and temperature) with noise the inner steps did not use, the actor seeing the model's next state
-  without gradient (see ``value_step.critic_loss``). With ``implicit=identity`` the
+  without gradient (see ``losses.critic_loss``). With ``implicit=identity`` the
   model gradient is minus the mixed second derivative of that loss applied to the
   outer gradient; with ``implicit=cg`` the inverse Hessian of the critic loss is
   applied first by CG (the original has the identity only). See ``omd_model_grad``
@@ -28,50 +34,70 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from omd import implicit
-from omd.sac.agent import Agent, AgentState
-from omd.sac.value_step import Batch, critic_loss, noise, sac_step, sac_steps
+from omd.sac import losses
+from omd.sac.agent import Agent, AgentState, SACState, temperature
+from omd.sac.losses import Batch
 
 
-def model_batch(agent: Agent, model_params, batch: Batch) -> Batch:
-    next_obs, reward = agent.model.apply(model_params, batch["obs"], batch["action"])
-    return {**batch, "next_obs": next_obs, "reward": reward}
+def noise(agent: Agent, key: jax.Array, shape: tuple[int, ...], batch: Batch) -> jax.Array:
+    """Standard-normal action noise ``[*shape, batch, action_dim]`` for the policy samples of ``batch``.
+
+    Every update draws all its noise in one call: XLA:CPU lowers each threefry
+    call to a rolled loop of small operations, so fewer calls mean fewer of them.
+    """
+    return jax.random.normal(key, (*shape, batch["obs"].shape[0], agent.action_dim), batch["obs"].dtype)
 
 
-def _model_errors(agent: Agent, model_params, batch: Batch):
-    next_obs, reward = agent.model.apply(model_params, batch["obs"], batch["action"])
-    state_mse = jnp.mean(jnp.sum((next_obs - batch["next_obs"]) ** 2, -1))
-    reward_mse = jnp.mean((reward - batch["reward"]) ** 2)
-    return next_obs, state_mse, reward_mse
+def sac_step(agent: Agent, sac: SACState, batch: Batch, step_noise: jax.Array):
+    """``step_noise[0]`` draws the critic's next actions, ``step_noise[1]`` the actor's actions."""
+    grads, info = losses.critic_grad(agent, sac.critic.params, sac, batch, step_noise[0])
+    critic = sac.critic.apply_gradients(grads=grads)
+    ema = optax.incremental_update(critic.params, sac.critic.target_params, agent.cfg.tau)
+    target = jax.tree.map(
+        lambda new, old: jnp.where(critic.step % agent.cfg.target_update_period == 0, new, old), ema,
+        sac.critic.target_params,
+    )
+    critic = critic.replace(target_params=target)
+
+    temp = temperature(sac)
+    (a_loss, entropy), a_grads = jax.value_and_grad(losses.actor_loss, argnums=1, has_aux=True)(
+        agent, sac.actor.params, critic.params, temp, batch["obs"], step_noise[1])
+    actor = sac.actor.apply_gradients(grads=a_grads)
+
+    t_loss, t_grad = jax.value_and_grad(losses.temperature_loss, argnums=1)(agent, sac.temp.params, entropy)
+
+    new = SACState(actor=actor, critic=critic, temp=sac.temp.apply_gradients(grads=t_grad))
+    metrics = {**info, "actor_loss": a_loss, "entropy": entropy, "temperature": temp, "temp_loss": t_loss}
+    return new, metrics
 
 
-def _with_model_sac(agent: Agent, state: AgentState, batch: Batch, key: jax.Array, loss_fn: Callable):
+def sac_steps(agent: Agent, sac: SACState, batch: Batch, steps_noise: jax.Array):
+    """One SAC step per leading entry of ``steps_noise`` ``[num, 2, batch, action]``, on one batch
+    inside a ``lax.scan``; metrics of the last step."""
+    if steps_noise.shape[0] == 1:
+        return sac_step(agent, sac, batch, steps_noise[0])
+    sac, metrics = jax.lax.scan(lambda s, n: sac_step(agent, s, batch, n), sac, steps_noise)
+    return sac, jax.tree.map(lambda m: m[-1], metrics)
+
+
+def _model_then_sac(agent: Agent, state: AgentState, batch: Batch, key: jax.Array, loss_fn: Callable):
+    """One model step on ``loss_fn(model_params) -> (loss, metrics)``, then the SAC steps on its predictions."""
     (loss, info), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.model.params)
     model = state.model.apply_gradients(grads=grads)
     steps_noise = noise(agent, key, (agent.cfg.inner_steps, 2), batch)
-    sac, metrics = sac_steps(agent, state.sac, model_batch(agent, model.params, batch), steps_noise)
+    sac, metrics = sac_steps(agent, state.sac, losses.model_batch(agent, model.params, batch), steps_noise)
     return state.replace(sac=sac, model=model), {**metrics, **info, "model_loss": loss}
 
 
 def mle_update(agent: Agent, state: AgentState, batch: Batch, key: jax.Array):
-    def loss_fn(params):
-        _, state_mse, reward_mse = _model_errors(agent, params, batch)
-        return state_mse + reward_mse, {"model_state_mse": state_mse, "model_reward_mse": reward_mse}
-
-    return _with_model_sac(agent, state, batch, key, loss_fn)
+    return _model_then_sac(agent, state, batch, key, lambda params: losses.mle_loss(agent, params, batch))
 
 
 def vep_update(agent: Agent, state: AgentState, batch: Batch, key: jax.Array):
-    def loss_fn(params):
-        next_obs, state_mse, reward_mse = _model_errors(agent, params, batch)
-        values = agent.vep.apply(state.vep, jnp.concatenate([batch["next_obs"], next_obs]))
-        real, pred = jnp.split(values, 2, axis=-1)
-        value_err = jnp.sum(jnp.mean((real - pred) ** 2, -1))
-        return value_err + reward_mse, {"model_state_mse": state_mse, "model_reward_mse": reward_mse,
-                                        "model_value_err": value_err}
-
-    return _with_model_sac(agent, state, batch, key, loss_fn)
+    return _model_then_sac(agent, state, batch, key, lambda params: losses.vep_loss(agent, params, state.vep, batch))
 
 
 def sac_update(agent: Agent, state: AgentState, batch: Batch, key: jax.Array):
@@ -119,17 +145,17 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: Batch, key: jax.Array
 
     def solve(w0, theta):
         sac = state.sac.replace(critic=state.sac.critic.replace(params=w0))
-        after, metrics = solver(agent, sac, model_batch(agent, theta, batch), inner_noise)
+        after, metrics = solver(agent, sac, losses.model_batch(agent, theta, batch), inner_noise)
         return after.critic.params, (after, metrics)
 
     def inner_loss(w, theta, aux):
-        return critic_loss(agent, w, aux[0], model_batch(agent, theta, batch), implicit_noise)[0]
+        return losses.critic_loss(agent, w, aux[0], losses.model_batch(agent, theta, batch), implicit_noise)[0]
 
     def outer(theta):
         w_star, (after, metrics) = implicit.argmin_solve(
             inner_loss, solve, state.sac.critic.params, theta, method=cfg.implicit, loss_takes_aux=True, **options
         )
-        loss, info = critic_loss(agent, w_star, after, batch, outer_noise)
+        loss, info = losses.critic_loss(agent, w_star, after, batch, outer_noise)
         return loss, (after, metrics, info)
 
     (loss, (sac, metrics, info)), grads = jax.value_and_grad(outer, has_aux=True)(state.model.params)

@@ -41,7 +41,7 @@ import numpy as np
 from omd import replay
 from omd.flat import FlatLayout
 from omd.sac.agent import Agent, AgentState, init_state
-from omd.sac.model_updates import UPDATES
+from omd.sac.updates import UPDATES
 from omd.sac.networks import mode_action, sample_action
 
 
