@@ -8,7 +8,7 @@ Writes out_dir/[exp/]<seed>/train.csv, eval.csv and TensorBoard events under tb/
 Resume: every --checkpoint_interval steps (at the first log or evaluation boundary on or
 after each multiple), and when SIGTERM (Slurm pre-emption), SIGUSR1 (``sbatch --signal``) or
 Ctrl-C stops the run at the next boundary, one file, out_dir/[exp/]<first seed>/checkpoint.msgpack,
-is written atomically (``omd.checkpoint``) for all seeds of the run: the whole ``TrainState``
+is written atomically (``omd.checkpoint``) for all seeds of the run: the whole ``RunState``
 (agent, replay buffers, environment states, RNG keys, counters), the metric sums not yet
 logged, the evaluation history, the step, and each seed's train.csv/eval.csv as written so far.
 Running the same command again resumes from it and computes exactly what the uninterrupted run
@@ -95,7 +95,9 @@ flags.DEFINE_boolean("eval_only", False, "Load the agent from --agent_path, eval
 flags.DEFINE_integer("checkpoint_interval", 50_000, "Write a resumable checkpoint of all seeds to out_dir/[exp/]<first seed>/checkpoint.msgpack at the first log or eval boundary on or after every multiple of this many steps (and at SIGTERM, SIGUSR1 or Ctrl-C); the same command resumes from it.")
 
 CHECKPOINT = "checkpoint.msgpack"
-RUN_FORMAT = "omd.soft_q.run/1"
+# The checkpoint layout follows the run state's tree; the number changes with it. Version 1 held
+# the soft-Q parameters, target and Adam state as separate fields; 2 holds them as TrainStates.
+RUN_FORMAT = "omd.soft_q.run/2"
 LOGS = ("train.csv", "eval.csv")
 HELP_HINT = "Pass --helpfull to list every flag."
 
@@ -149,13 +151,20 @@ def prepare_outputs(config: SoftQConfig, seeds: list[int]) -> tuple[list[str], d
         try:
             saved = run_checkpoint.load(path)
             host = json.loads(saved["host"])
-            if host.get("format") != RUN_FORMAT:
+            kind, _, version = str(host.get("format")).partition("/")
+            if kind != RUN_FORMAT.split("/")[0] or not version.isdigit():
                 raise ValueError(f"not a {RUN_FORMAT} checkpoint")
         except Exception:  # truncated, corrupted or another program's
             raise UserError(
                 f"checkpoint {path} is unreadable (truncated, corrupted or not a CartPole checkpoint); pass "
                 "--overwrite to start these seeds again (their outputs moved aside), or choose another --out_dir "
                 "or --exp.") from None
+        if host["format"] != RUN_FORMAT:
+            which = "an earlier" if int(version) < int(RUN_FORMAT.split("/")[1]) else "a later"
+            raise UserError(
+                f"checkpoint {path} was written by {which} version of this code ({host['format']}; this one reads "
+                f"{RUN_FORMAT}): finish the run with that version, or pass --overwrite to start these seeds again "
+                "(their outputs are moved aside, nothing is lost).")
         want = fingerprint(config, seeds)
         diff = [f"--{k} {host['fingerprint'].get(k)!r} there, {want[k]!r} now" for k in want
                 if host["fingerprint"].get(k) != want[k]]

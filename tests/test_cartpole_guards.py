@@ -93,6 +93,22 @@ def test_unwritable_out_dir_and_missing_agent_are_one_line_errors(tmp_path):
     _one_line_error(run(["--eval_only", "--agent_path", str(missing)]), str(missing), "does not exist")
 
 
+def test_a_checkpoint_of_an_earlier_layout_is_refused_naming_the_ways_out(tmp_path):
+    """Format 1 held the soft-Q parameters, target and Adam state as separate fields of the agent state."""
+    import json
+
+    from omd import checkpoint
+
+    path = tmp_path / "out" / "0" / "checkpoint.msgpack"
+    path.parent.mkdir(parents=True)
+    checkpoint.save(str(path), {"host": json.dumps({"format": "omd.soft_q.run/1", "step": 300})})
+    before = path.read_bytes()
+    _one_line_error(run(["--out_dir", str(tmp_path / "out"), *TINY]), str(path),
+                    "written by an earlier version of this code (omd.soft_q.run/1",
+                    "finish the run with that version", "--overwrite", "nothing is lost")
+    assert path.read_bytes() == before and os.listdir(path.parent) == ["checkpoint.msgpack"]
+
+
 def test_a_run_that_goes_nan_stops_naming_step_agent_seed_and_metric(tmp_path):
     from omd import checkpoint
 

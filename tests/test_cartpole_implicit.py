@@ -15,11 +15,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from omd import train_state
 from omd.nets import Ensemble
 from omd.soft_q import SoftQConfig
 from omd.soft_q import agent as agent_lib
 from omd.soft_q import losses
-from omd.soft_q.agent import ValueState
 from omd.soft_q.updates import omd_model_grad
 
 B, OBS, ACTIONS = 256, 4, 2
@@ -41,7 +41,7 @@ def test_inverse_jacobian_gradient_matches_finite_differences_and_differs_from_i
     with jax.enable_x64(True):
         config, agent = make(with_inv_jac=True)
         to64 = lambda tree: jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), tree)
-        state = to64(agent_lib.init_state(agent, jax.random.key(0)))
+        init = agent_lib.init_state(agent, jax.random.key(0))
         k = jax.random.split(jax.random.key(1), 6)
         batch = {
             "obs": jax.random.normal(k[0], (B, OBS), jnp.float64),
@@ -50,11 +50,14 @@ def test_inverse_jacobian_gradient_matches_finite_differences_and_differs_from_i
             "next_obs": jax.random.normal(k[3], (B, OBS), jnp.float64),
             "not_done_no_max": (jax.random.uniform(k[4], (B,)) > 0.1).astype(jnp.float64),
         }
-        leaves, treedef = jax.tree.flatten(state.q)
+        leaves, treedef = jax.tree.flatten(to64(init.q.params))
         noise = jax.random.split(k[5], len(leaves))
         target = jax.tree.unflatten(treedef, [x + jax.random.normal(n, x.shape, x.dtype) for x, n in zip(leaves, noise)])
-        value = ValueState(state.q, target, agent.q_opt.init(state.q))
-        model = jax.tree.map(lambda x: 3.0 * x, state.model)  # outputs large enough to matter
+        value = train_state.create(to64(init.q.params), agent.q_opt).replace(target_params=target)
+        model = jax.tree.map(lambda x: 3.0 * x, to64(init.model.params))  # outputs large enough to matter
+        start = agent_lib.AgentState(q=value, model=train_state.create(model, agent.model_opt), vep=None)
+        with_model = lambda theta: start.replace(model=start.model.replace(params=theta))
+        key = jax.random.key(2)  # unused: the model is deterministic
 
         def inner_loss(w, theta):
             mb, _ = losses.model_batch(agent.nets, config, theta, batch, None)
@@ -67,7 +70,7 @@ def test_inverse_jacobian_gradient_matches_finite_differences_and_differs_from_i
             for _ in range(2):
                 flat = flat - jnp.linalg.solve(jax.hessian(loss_flat)(flat), jax.grad(loss_flat)(flat))
             w = unravel(flat)
-            return w, (ValueState(w, target, value.opt), {})
+            return w, (value.replace(params=w), {})
 
         @jax.jit
         def outer(theta):
@@ -76,8 +79,8 @@ def test_inverse_jacobian_gradient_matches_finite_differences_and_differs_from_i
 
         @jax.jit
         def implicit_grad(theta):
-            (loss, _), grad = omd_model_grad(agent, theta, value, batch, None, solve=newton_solve)
-            return loss, grad
+            grad, _, metrics = omd_model_grad(agent, with_model(theta), batch, key, solve=newton_solve)
+            return metrics["loss_T"], grad
 
         loss, grad = implicit_grad(model)
         np.testing.assert_allclose(loss, outer(model), rtol=1e-12)
@@ -94,7 +97,7 @@ def test_inverse_jacobian_gradient_matches_finite_differences_and_differs_from_i
 
         # The paper's identity approximation is a different vector on the same problem.
         _, identity_agent = make(with_inv_jac=False)
-        _, grad_id = jax.jit(lambda t: omd_model_grad(identity_agent, t, value, batch, None, solve=newton_solve))(model)
+        grad_id, _, _ = jax.jit(lambda t: omd_model_grad(identity_agent, with_model(t), batch, key, solve=newton_solve))(model)
         g_id = ravel_pytree(grad_id)[0]
         cos = g_id @ grad_flat / (jnp.linalg.norm(g_id) * jnp.linalg.norm(grad_flat))
         assert float(cos) < 0.999

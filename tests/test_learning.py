@@ -198,7 +198,7 @@ def test_cartpole_omd_update_lowers_the_outer_loss():
     bufs = jax.vmap(buffer)(jnp.stack([jax.random.PRNGKey(100 + seed) for seed in range(4)]))
     start, omd, frozen = _outer_loss_learned_and_frozen(
         lambda s, buf, key: omd_update(agent, s, buf, key), lambda key: init_state(agent, key), bufs,
-        ("model", "model_opt"), "loss_T")
+        ("model",), "loss_T")
     print("CartPole outer loss start", start, "frozen model", frozen, "OMD", omd)
     assert np.all(omd < start)
     assert np.all(omd < frozen) and np.mean(omd / frozen) < 0.98, (omd, frozen)

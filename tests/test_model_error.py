@@ -12,7 +12,7 @@ def test_initial_model_is_the_one_each_seed_starts_from():
     loop = make_loop(config)
     state = loop.init(jax.random.key(7))
     _, params = model_error.initial_model(config, loop.env.obs_dim, loop.env.num_actions, 7)
-    for a, b in zip(jax.tree.leaves(state.agent.model), jax.tree.leaves(params)):
+    for a, b in zip(jax.tree.leaves(state.agent.model.params), jax.tree.leaves(params)):
         np.testing.assert_array_equal(a, b)
 
 

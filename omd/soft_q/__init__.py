@@ -6,6 +6,6 @@ pieces the CLI uses to log between chunks.
 """
 
 from omd.soft_q.config import AGENT_TYPES, SoftQConfig
-from omd.soft_q.training import Loop, TrainState, boundaries, make_loop, make_train
+from omd.soft_q.training import Loop, RunState, boundaries, make_loop, make_train
 
-__all__ = ["AGENT_TYPES", "SoftQConfig", "Loop", "TrainState", "boundaries", "make_loop", "make_train"]
+__all__ = ["AGENT_TYPES", "SoftQConfig", "Loop", "RunState", "boundaries", "make_loop", "make_train"]

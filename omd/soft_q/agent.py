@@ -9,18 +9,17 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from omd import train_state
 from omd.soft_q import losses, networks
 from omd.soft_q.config import SoftQConfig
 from omd.soft_q.networks import Networks
+from omd.train_state import TrainState
 
 
 @struct.dataclass
 class AgentState:
-    q: Any  # value parameters w (both heads)
-    q_target: Any  # EMA target w-bar
-    q_opt: Any  # inner Adam state
-    model: Any  # model parameters theta
-    model_opt: Any
+    q: TrainState  # value parameters w (both heads), their EMA target w-bar, the inner Adam state
+    model: TrainState  # model parameters theta and the outer Adam state
     vep: Any  # VEP's random value ensemble (never trained), None otherwise
 
 
@@ -44,14 +43,9 @@ def make_agent(config: SoftQConfig, obs_dim: int, num_actions: int) -> Agent:
 
 def init_state(agent: Agent, key: jax.Array) -> AgentState:
     key_q, key_m, key_v = jax.random.split(key, 3)
-    q = networks.init_q(agent.nets, key_q)
-    model = networks.init_model(agent.nets, key_m)
     return AgentState(
-        q=q,
-        q_target=q,
-        q_opt=agent.q_opt.init(q),
-        model=model,
-        model_opt=agent.model_opt.init(model),
+        q=train_state.create(networks.init_q(agent.nets, key_q), agent.q_opt, with_target=True),
+        model=train_state.create(networks.init_model(agent.nets, key_m), agent.model_opt),
         vep=networks.init_vep(agent.nets, key_v),
     )
 
@@ -64,13 +58,7 @@ def act(agent: Agent, q_params: Any, obs: jax.Array, key: jax.Array) -> jax.Arra
     return jax.random.categorical(key, losses.policy_logits(agent.config, q), axis=-1).astype(jnp.int32)
 
 
-class ValueState(NamedTuple):
-    params: Any
-    target: Any
-    opt: Any
-
-
-def value_step(agent: Agent, value: ValueState, batch: losses.Batch) -> tuple[ValueState, dict[str, jax.Array]]:
+def value_step(agent: Agent, q: TrainState, batch: losses.Batch) -> tuple[TrainState, dict[str, jax.Array]]:
     """One Adam step on the soft Bellman error of ``batch``, then the EMA target update.
 
     The inner solver of OMD and the policy-improvement step of MLE and VEP
@@ -78,20 +66,17 @@ def value_step(agent: Agent, value: ValueState, batch: losses.Batch) -> tuple[Va
     """
     cfg = agent.config
     (loss, aux), grads = jax.value_and_grad(losses.q_loss, argnums=2, has_aux=True)(
-        agent.nets, cfg, value.params, value.target, batch
+        agent.nets, cfg, q.params, q.target_params, batch
     )
-    updates, opt = agent.q_opt.update(grads, value.opt, value.params)
-    params = optax.apply_updates(value.params, updates)
-    target = optax.incremental_update(params, value.target, cfg.tau)
+    q = q.apply_gradients(grads=grads)
+    q = q.replace(target_params=optax.incremental_update(q.params, q.target_params, cfg.tau))
     metrics = {"loss_Q": loss, "grad_norm_Q": optax.tree.norm(grads), **aux}
-    return ValueState(params, target, opt), metrics
+    return q, metrics
 
 
-def value_steps(agent: Agent, value: ValueState, batch: losses.Batch, num_steps: int):
+def value_steps(agent: Agent, q: TrainState, batch: losses.Batch, num_steps: int):
     """``num_steps`` value steps on one batch; metrics of the last."""
-    value, metrics = value_step(agent, value, batch)
+    q, metrics = value_step(agent, q, batch)
     if num_steps > 1:
-        value, metrics = jax.lax.fori_loop(
-            0, num_steps - 1, lambda _, vm: value_step(agent, vm[0], batch), (value, metrics)
-        )
-    return value, metrics
+        q, metrics = jax.lax.fori_loop(0, num_steps - 1, lambda _, qm: value_step(agent, qm[0], batch), (q, metrics))
+    return q, metrics

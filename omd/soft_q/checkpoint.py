@@ -56,9 +56,9 @@ def save_agent(path: str, config: SoftQConfig, state: AgentState, step: int) -> 
     _write(path, {
         "format": AGENT_FORMAT,
         "config": dataclasses.asdict(config),
-        "params_Q": to_np(state.q),
-        "target_params_Q": to_np(state.q_target),
-        "params_T": to_np(state.model),
+        "params_Q": to_np(state.q.params),
+        "target_params_Q": to_np(state.q.target_params),
+        "params_T": to_np(state.model.params),
         "params_vep": None if state.vep is None else to_np(state.vep),
         "step": int(step),
     })

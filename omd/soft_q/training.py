@@ -32,7 +32,9 @@ from omd.soft_q.updates import METRIC_KEYS, UPDATES
 
 
 @struct.dataclass
-class TrainState:
+class RunState:
+    """One run (one seed): the agent, its replay buffer, the environment and the RNG keys."""
+
     agent: agent_lib.AgentState
     buffer: replay.ReplayBuffer
     env_state: Any
@@ -49,10 +51,10 @@ class Loop(NamedTuple):
     config: SoftQConfig
     env: classic.ClassicEnv
     agent: agent_lib.Agent
-    init: Callable[[jax.Array], TrainState]
-    run_steps: Callable[[TrainState, Any, Any], tuple[TrainState, dict]]
-    evaluate: Callable[[TrainState, Any], jax.Array]
-    step: Callable[[TrainState, Any], tuple[TrainState, dict]]
+    init: Callable[[jax.Array], RunState]
+    run_steps: Callable[[RunState, Any, Any], tuple[RunState, dict]]
+    evaluate: Callable[[RunState, Any], jax.Array]
+    step: Callable[[RunState, Any], tuple[RunState, dict]]
 
 
 def example_transition(obs_dim: int) -> dict[str, jax.Array]:
@@ -80,7 +82,7 @@ def make_loop(config: SoftQConfig) -> Loop:
     update = UPDATES[config.agent_type]
 
     @jax.custom_batching.custom_vmap
-    def init(key: jax.Array) -> TrainState:
+    def init(key: jax.Array) -> RunState:
         return init_one(key)
 
     @init.def_vmap
@@ -92,10 +94,10 @@ def make_loop(config: SoftQConfig) -> Loop:
         state = jax.lax.map(init_one, keys)
         return state, jax.tree.map(lambda _: True, state)
 
-    def init_one(key: jax.Array) -> TrainState:
+    def init_one(key: jax.Array) -> RunState:
         key_agent, key_env, key_run, key_eval = jax.random.split(key, 4)
         obs, env_state = env.reset(key_env)
-        return TrainState(
+        return RunState(
             agent=agent_lib.init_state(agent, key_agent),
             buffer=replay.init(example_transition(env.obs_dim), config.capacity),
             env_state=env_state,
@@ -109,10 +111,10 @@ def make_loop(config: SoftQConfig) -> Loop:
     def no_update(state: agent_lib.AgentState) -> tuple[agent_lib.AgentState, dict]:
         return state, {k: jnp.zeros((), jnp.float32) for k in METRIC_KEYS}
 
-    def step(state: TrainState, t: Any) -> tuple[TrainState, dict]:
+    def step(state: RunState, t: Any) -> tuple[RunState, dict]:
         """Environment step ``t`` (0-based) and, once enough data is stored, one update."""
         key, key_act, key_explore, key_random, key_env, key_update = jax.random.split(state.key, 6)
-        policy_action = agent_lib.act(agent, state.agent.q, state.obs, key_act)
+        policy_action = agent_lib.act(agent, state.agent.q.params, state.obs, key_act)
         random_action = jax.random.randint(key_random, (), 0, env.num_actions, jnp.int32)
         explore = (t < config.init_steps) | (jax.random.uniform(key_explore) < config.eps)
         action = jnp.where(explore, random_action, policy_action)
@@ -149,7 +151,7 @@ def make_loop(config: SoftQConfig) -> Loop:
         )
         return state, sums
 
-    def run_steps(state: TrainState, t0: Any, t1: Any) -> tuple[TrainState, dict]:
+    def run_steps(state: RunState, t0: Any, t1: Any) -> tuple[RunState, dict]:
         """Steps ``t0 .. t1 - 1``; returns the new state and the sums of their metrics."""
 
         def body(t, carry):
@@ -159,12 +161,11 @@ def make_loop(config: SoftQConfig) -> Loop:
 
         return jax.lax.fori_loop(t0, t1, body, (state, empty_sums()))
 
-    def evaluate_state(state: TrainState, index: Any) -> jax.Array:
+    def evaluate_state(state: RunState, index: Any) -> jax.Array:
         key = jax.random.fold_in(state.eval_key, index)
-        return evaluate(agent, env, state.agent.q, key, config.num_eval_episodes)
+        return evaluate(agent, env, state.agent.q.params, key, config.num_eval_episodes)
 
-    # Jitted so that every leaf is its own buffer (the target starts equal to the
-    # online parameters), which donating the state requires.
+    # Jitted so that every leaf is its own buffer, which donating the state requires.
     return Loop(config, env, agent, jax.jit(init), run_steps, evaluate_state, step)
 
 
@@ -177,7 +178,7 @@ def boundaries(config: SoftQConfig) -> list[int]:
     return sorted(points)
 
 
-def make_train(config: SoftQConfig) -> Callable[[jax.Array], tuple[TrainState, dict]]:
+def make_train(config: SoftQConfig) -> Callable[[jax.Array], tuple[RunState, dict]]:
     """``train(key) -> (final_state, history)``: a whole run as one compiled function.
 
     The run is cut into segments of ``gcd(eval_frequency, log_frequency)`` steps;
@@ -192,7 +193,7 @@ def make_train(config: SoftQConfig) -> Callable[[jax.Array], tuple[TrainState, d
     seg = math.gcd(config.eval_frequency, config.log_frequency)
     num_segments = max(1, -(-n // seg))
 
-    def train(key: jax.Array) -> tuple[TrainState, dict]:
+    def train(key: jax.Array) -> tuple[RunState, dict]:
         def segment(state, i):
             t0 = i * seg
             t1 = jnp.minimum(t0 + seg, n)
@@ -213,8 +214,8 @@ def make_train(config: SoftQConfig) -> Callable[[jax.Array], tuple[TrainState, d
 # Host-side conversion of a run's state for checkpoints (cartpole/train.py); nothing here runs in the loop.
 
 
-def state_to_host(state: TrainState, filled: int) -> dict[str, np.ndarray]:
-    """Every leaf of a (vmapped) ``TrainState`` as a host array keyed by its tree path.
+def state_to_host(state: RunState, filled: int) -> dict[str, np.ndarray]:
+    """Every leaf of a (vmapped) ``RunState`` as a host array keyed by its tree path.
 
     PRNG keys are stored as their raw data. Of the replay data only the first ``filled``
     slots (axis 1, after the seed axis) are kept: the buffer fills in order and its
@@ -230,7 +231,7 @@ def state_to_host(state: TrainState, filled: int) -> dict[str, np.ndarray]:
     return out
 
 
-def state_from_host(template: Any, saved: dict[str, Any]) -> TrainState:
+def state_from_host(template: Any, saved: dict[str, Any]) -> RunState:
     """The inverse of ``state_to_host``: ``template`` (e.g. ``jax.eval_shape`` of the vmapped
     ``init``) gives the tree, shapes and dtypes; the result lives on the default device."""
     flat, treedef = jax.tree_util.tree_flatten_with_path(template)

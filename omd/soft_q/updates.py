@@ -18,11 +18,11 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from omd import implicit, replay
 from omd.soft_q import losses, networks
-from omd.soft_q.agent import Agent, AgentState, ValueState, value_steps
+from omd.soft_q.agent import Agent, AgentState, value_steps
+from omd.train_state import TrainState
 
 METRIC_KEYS = ("vals_Q", "loss_Q", "grad_norm_Q", "entropy_Q", "loss_T", "next_obs_nll", "next_obs_mse")
 
@@ -44,61 +44,59 @@ def _model_noise(agent: Agent, key: jax.Array, batch: losses.Batch) -> jax.Array
     return jax.random.normal(key, batch["next_obs"].shape, batch["next_obs"].dtype)
 
 
-def omd_model_grad(agent: Agent, model_params: Any, value: ValueState, batch: losses.Batch,
-                   noise: jax.Array | None, solve: Callable | None = None):
-    """Outer loss and its implicit gradient w.r.t. the model; also the inner solution.
+def omd_model_grad(agent: Agent, state: AgentState, batch: losses.Batch, key: jax.Array,
+                   solve: Callable | None = None) -> tuple[Any, TrainState, dict[str, jax.Array]]:
+    """The model gradient of the outer loss, the solved value state and metrics (``loss_T`` the outer loss).
 
-    ``solve(w0, theta) -> (w, aux)`` defaults to K = num_Q_steps Adam steps on the
-    model's Bellman error from ``value``; tests pass an exact solver. The inner
-    objective holds the target fixed at ``value.target`` (the w-bar the inner
-    steps start from); the outer loss is the real-data Bellman error of w* against
-    the target after the inner steps, as in the original.
-    Returns ``((loss_T, (value*, inner_metrics)), grad)``.
+    The inner solve starts from ``state.q`` (as ``omd_update`` prepared it: warm or fresh
+    parameters, kept or reset Adam statistics) and the model is ``state.model``; ``key``
+    draws a Gaussian model's noise. ``solve(w0, theta) -> (w, (q_state, metrics))``
+    defaults to K = num_Q_steps Adam steps on the model's Bellman error; tests pass an
+    exact solver. The inner objective holds the target fixed at ``state.q.target_params``
+    (the w-bar the inner steps start from); the outer loss is the real-data Bellman error
+    of w* against the target after the inner steps, as in the original.
     """
     cfg = agent.config
+    noise = _model_noise(agent, key, batch)
+    start = state.q
 
     def inner_loss(w, theta):
         mb, _ = losses.model_batch(agent.nets, cfg, theta, batch, noise)
-        return losses.q_loss(agent.nets, cfg, w, value.target, mb)[0]
+        return losses.q_loss(agent.nets, cfg, w, start.target_params, mb)[0]
 
     def adam_solve(w0, theta):
         mb, _ = losses.model_batch(agent.nets, cfg, theta, batch, noise)
-        solved, metrics = value_steps(agent, value._replace(params=w0), mb, cfg.num_Q_steps)
+        solved, metrics = value_steps(agent, start.replace(params=w0), mb, cfg.num_Q_steps)
         return solved.params, (solved, metrics)
 
-    options = {}
-    if cfg.with_inv_jac:
-        options = {"damping": cfg.cg_damping, "maxiter": cfg.cg_maxiter}
+    options = {"damping": cfg.cg_damping, "maxiter": cfg.cg_maxiter} if cfg.with_inv_jac else {}
 
     def outer(theta):
         w_star, (solved, metrics) = implicit.argmin_solve(
-            inner_loss, solve or adam_solve, value.params, theta, method=cfg.implicit_method, **options
+            inner_loss, solve or adam_solve, start.params, theta, method=cfg.implicit_method, **options
         )
-        loss, _ = losses.q_loss(agent.nets, cfg, w_star, solved.target, batch)
+        loss, _ = losses.q_loss(agent.nets, cfg, w_star, solved.target_params, batch)
         return loss, (solved, metrics)
 
-    return jax.value_and_grad(outer, has_aux=True)(model_params)
+    (loss, (solved, metrics)), grads = jax.value_and_grad(outer, has_aux=True)(state.model.params)
+    return grads, solved, {**metrics, "loss_T": loss}
 
 
 def omd_update(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Array):
     cfg = agent.config
     key_b, key_n, key_w = jax.random.split(key, 3)
     batch = sample_batch(buf, key_b, cfg.batch_size, agent.nets.num_actions)
-    noise = _model_noise(agent, key_n, batch)
-    value = ValueState(state.q, state.q_target, state.q_opt)
+    q = state.q
     if cfg.no_warm:
         fresh = networks.init_q(agent.nets, key_w)
-        value = ValueState(fresh, fresh, value.opt)
+        q = q.replace(params=fresh, target_params=fresh)
     if not cfg.warm_opt:
-        value = value._replace(opt=agent.q_opt.init(value.params))
-    (loss_T, (solved, metrics)), grads = omd_model_grad(agent, state.model, value, batch, noise)
-    updates, model_opt = agent.model_opt.update(grads, state.model_opt, state.model)
-    pred = networks.predict(agent.nets, state.model, batch["obs"], batch["onehot"], noise)
-    state = state.replace(
-        q=solved.params, q_target=solved.target, q_opt=solved.opt,
-        model=optax.apply_updates(state.model, updates), model_opt=model_opt,
-    )
-    return state, {**metrics, "loss_T": loss_T, **losses.prediction_errors(pred, batch["next_obs"])}
+        q = q.replace(opt_state=q.tx.init(q.params))
+    grads, solved, metrics = omd_model_grad(agent, state.replace(q=q), batch, key_n)
+    pred = networks.predict(agent.nets, state.model.params, batch["obs"], batch["onehot"],
+                            _model_noise(agent, key_n, batch))  # the noise omd_model_grad drew
+    state = state.replace(q=solved, model=state.model.apply_gradients(grads=grads))
+    return state, {**metrics, **losses.prediction_errors(pred, batch["next_obs"])}
 
 
 def repeat(step: Callable, carry: Any, key: jax.Array, num: int):
@@ -120,29 +118,24 @@ def _model_fit_update(model_loss: Callable) -> Callable:
         cfg = agent.config
         key_model, key_value = jax.random.split(key)
 
-        def model_step(carry, key_t):
-            model, opt = carry
+        def model_step(model, key_t):
             key_b, key_n = jax.random.split(key_t)
             batch = sample_batch(buf, key_b, cfg.batch_size, agent.nets.num_actions)
             (loss, errors), grads = jax.value_and_grad(model_loss, argnums=2, has_aux=True)(
-                agent, state, model, batch, _model_noise(agent, key_n, batch)
+                agent, state, model.params, batch, _model_noise(agent, key_n, batch)
             )
-            updates, opt = agent.model_opt.update(grads, opt, model)
-            return (optax.apply_updates(model, updates), opt), {"loss_T": loss, **errors}
+            return model.apply_gradients(grads=grads), {"loss_T": loss, **errors}
 
-        (model, model_opt), model_metrics = repeat(
-            model_step, (state.model, state.model_opt), key_model, cfg.num_T_steps
-        )
+        model, model_metrics = repeat(model_step, state.model, key_model, cfg.num_T_steps)
 
-        def q_step(value, key_t):
+        def q_step(q, key_t):
             key_b, key_n = jax.random.split(key_t)
             batch = sample_batch(buf, key_b, cfg.batch_size, agent.nets.num_actions)
-            mb, _ = losses.model_batch(agent.nets, cfg, model, batch, _model_noise(agent, key_n, batch))
-            return value_steps(agent, value, mb, 1)
+            mb, _ = losses.model_batch(agent.nets, cfg, model.params, batch, _model_noise(agent, key_n, batch))
+            return value_steps(agent, q, mb, 1)
 
-        value, q_metrics = repeat(q_step, ValueState(state.q, state.q_target, state.q_opt), key_value, cfg.num_Q_steps)
-        state = state.replace(q=value.params, q_target=value.target, q_opt=value.opt, model=model, model_opt=model_opt)
-        return state, {**q_metrics, **model_metrics}
+        q, q_metrics = repeat(q_step, state.q, key_value, cfg.num_Q_steps)
+        return state.replace(q=q, model=model), {**q_metrics, **model_metrics}
 
     return update
 
