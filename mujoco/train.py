@@ -93,7 +93,7 @@ def main(argv):
     from omd.config import from_flags
     from omd.guard import NonFiniteError
     from omd.sac.config import RunConfig, SACConfig
-    from omd.sac.train import train
+    from omd.sac.outputs import train_and_save
 
     config = FLAGS.config
     save_dir = os.path.join(FLAGS.save_dir, FLAGS.exp) if FLAGS.exp else FLAGS.save_dir
@@ -101,7 +101,7 @@ def main(argv):
         agent_cfg = from_flags(SACConfig, config, batch_size=FLAGS.batch_size)
         run = from_flags(RunConfig, FLAGS, save_dir=save_dir, replay_buffer_size=config.replay_buffer_size)
         with jax.disable_jit(FLAGS.no_jit):
-            summary = train(agent_cfg, run)
+            summary = train_and_save(agent_cfg, run)
     except (ValueError, NonFiniteError) as err:
         sys.exit(f"error: {err}")
     if summary["stopped_by"]:

@@ -70,7 +70,7 @@ def test_sac_learns_inverted_pendulum(tmp_path):
     from omd.sac.config import RunConfig, SACConfig
     from omd.sac.train import train
 
-    out = train(
+    _, out = train(  # the loop alone: it writes no file
         SACConfig(algo="sac", hidden_dims=(64, 64), batch_size=64),
         RunConfig(env_name="InvertedPendulum-v5", save_dir=str(tmp_path), seed=0, max_steps=4000, start_training=500,
                   log_interval=500, eval_interval=500, eval_episodes=5, checkpoint_interval=10**9, tqdm=False),

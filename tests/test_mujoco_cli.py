@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from omd.sac.config import RunConfig, SACConfig
+from omd.sac.outputs import train_and_save
 from omd.sac.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +68,14 @@ def test_v2_id_stops_with_the_v5_name(tmp_path):
     assert "HalfCheetah-v5" in proc.stderr and "mujoco-py" in proc.stderr
 
 
+def _leaves(a, b):
+    """The leaves of two agent states side by side; each run makes its own optimizers, static fields
+    of its tree, so two runs' states are compared leaf by leaf rather than with ``jax.tree.map``."""
+    la, lb = jax.tree.leaves(a), jax.tree.leaves(b)
+    assert len(la) == len(lb)
+    return zip(la, lb)
+
+
 def _tiny_run(save_dir, **overrides):
     fields = dict(env_name="InvertedPendulum-v5", save_dir=str(save_dir), max_steps=240, start_training=80,
                   log_interval=40, eval_interval=80, eval_episodes=1, checkpoint_interval=100, tqdm=False)
@@ -88,7 +97,7 @@ def _tiny_agent(**overrides):
 )
 def test_bad_input_stops_before_training(tmp_path, agent_kw, run_kw, match):
     with pytest.raises(ValueError, match=match):
-        train(_tiny_agent(**agent_kw), _tiny_run(tmp_path, **run_kw))
+        train_and_save(_tiny_agent(**agent_kw), _tiny_run(tmp_path, **run_kw))
     assert not (tmp_path / "42" / "checkpoint.msgpack").exists()
 
 
@@ -96,22 +105,21 @@ def test_unwritable_save_dir_is_named(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(ValueError, match="--save_dir"):
-        train(_tiny_agent(), _tiny_run(blocker / "out"))
+        train_and_save(_tiny_agent(), _tiny_run(blocker / "out"))
 
 
 def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path):
     agent = _tiny_agent(algo="omd")
-    whole = train(agent, _tiny_run(tmp_path / "whole", eval_episodes=2))
+    whole = train_and_save(agent, _tiny_run(tmp_path / "whole", eval_episodes=2))
     # Killed at step 170: the checkpoint of step 100 survives, steps 101-170 are lost and redone.
-    cut = train(agent, _tiny_run(tmp_path / "cut", eval_episodes=2), stop_after=170)
+    cut = train_and_save(agent, _tiny_run(tmp_path / "cut", eval_episodes=2), stop_after=170)
     assert cut["steps"] == 170
-    resumed = train(agent, _tiny_run(tmp_path / "cut", eval_episodes=2))
+    resumed = train_and_save(agent, _tiny_run(tmp_path / "cut", eval_episodes=2))
     for key in ("steps", "updates", "evaluations", "episodes"):
         assert resumed[key] == whole[key], key
     assert whole["updates"] == 161 and whole["evaluations"] == 3
     assert resumed["eval_rows"] == whole["eval_rows"]
-    same = jax.tree.map(np.array_equal, resumed["state"], whole["state"])
-    assert all(jax.tree.leaves(same))
+    assert all(np.array_equal(x, y) for x, y in _leaves(resumed["state"], whole["state"]))
     assert (tmp_path / "cut" / "42.txt").read_text() == (tmp_path / "whole" / "42.txt").read_text()
     assert _rows(tmp_path / "cut" / "42" / "eval.csv") == _rows(tmp_path / "whole" / "42" / "eval.csv")
     drop = lambda rows: [{k: v for k, v in r.items() if k != "steps_per_sec"} for r in rows]  # noqa: E731
@@ -127,30 +135,52 @@ def test_the_packed_state_carry_trains_as_the_pytree_one(tmp_path, monkeypatch):
     from omd.sac.env_step import make_env_step
 
     agent = _tiny_agent(algo="omd")
-    whole = train(agent, _tiny_run(tmp_path / "whole"))
+    whole = train_and_save(agent, _tiny_run(tmp_path / "whole"))
     steps = []
     monkeypatch.setattr(train_lib, "make_env_step", lambda *a: steps.append(make_env_step(*a, flat=False)) or steps[-1])
-    tree = train(agent, _tiny_run(tmp_path / "tree"))
+    tree = train_and_save(agent, _tiny_run(tmp_path / "tree"))
     assert len(steps) == 3 and not any(step.flat for step in steps)
     # Packing changes XLA's fusions (last-bit differences), so against the pytree run: close.
     np.testing.assert_allclose([r for _, r in whole["eval_rows"]], [r for _, r in tree["eval_rows"]], rtol=1e-3)
-    jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-3, atol=1e-5), whole["state"], tree["state"])
+    for x, y in _leaves(whole["state"], tree["state"]):
+        np.testing.assert_allclose(x, y, rtol=1e-3, atol=1e-5)
     rows, tree_rows = _rows(tmp_path / "whole" / "42" / "train.csv"), _rows(tmp_path / "tree" / "42" / "train.csv")
     assert [r.keys() for r in rows] == [r.keys() for r in tree_rows] and len(rows) == 6
     np.testing.assert_allclose([float(r["q"]) for r in rows[2:]], [float(r["q"]) for r in tree_rows[2:]], rtol=1e-3)
+
+
+def test_the_loop_hands_its_metrics_and_snapshots_to_callbacks_and_writes_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    events, snapshots = [], []
+    run = _tiny_run(tmp_path / "out")  # steps 240, learning from 80, logs every 40, evaluations every 80
+    state, summary = train(_tiny_agent(algo="sac"), run, progress_fn=lambda step, m: events.append((step, m)),
+                           checkpoint_fn=lambda step, snap: snapshots.append((step, sorted(snap))))
+    assert list(tmp_path.iterdir()) == []
+    train_rows = [(step, m) for step, m in events if "train/critic_loss" in m]
+    assert [step for step, _ in train_rows] == [40 * i for i in range(1, 7)]
+    assert np.isnan(train_rows[0][1]["train/critic_loss"]) and np.isfinite(train_rows[-1][1]["train/critic_loss"])
+    assert {"train/episode_return", "train/episodes", "train/steps_per_sec"} <= set(train_rows[0][1])
+    evals = [[step, m["eval/return"]] for step, m in events if "eval/return" in m]
+    assert evals == summary["eval_rows"] and [step for step, _ in evals] == [80, 160, 240]
+    assert len([m for _, m in events if "episode/return" in m]) == summary["episodes"] > 0
+    # Snapshots at the checkpoint interval (100) and the last step, with all a resume needs.
+    assert [step for step, _ in snapshots] == [100, 200, 240]
+    assert snapshots[0][1] == sorted(["agent", "buffer", "env", "eval_envs", "obs", "action", "counters"])
+    assert summary["steps"] == 240 and summary["updates"] == 161 and not summary["stopped"]
+    assert int(state.sac.critic.step) == 161
 
 
 def test_resumes_a_checkpoint_with_the_single_evaluation_env_of_earlier_versions(tmp_path):
     from omd import checkpoint
 
     agent = _tiny_agent(algo="sac")
-    whole = train(agent, _tiny_run(tmp_path / "whole"))
-    train(agent, _tiny_run(tmp_path / "cut"), stop_after=170)
+    whole = train_and_save(agent, _tiny_run(tmp_path / "whole"))
+    train_and_save(agent, _tiny_run(tmp_path / "cut"), stop_after=170)
     path = str(tmp_path / "cut" / "42" / "checkpoint.msgpack")
     saved = checkpoint.load(path)
     saved["eval_env"] = saved.pop("eval_envs")["0"]
     checkpoint.save(path, saved)
-    resumed = train(agent, _tiny_run(tmp_path / "cut"))
+    resumed = train_and_save(agent, _tiny_run(tmp_path / "cut"))
     assert resumed["eval_rows"] == whole["eval_rows"]
 
 
@@ -176,7 +206,7 @@ def test_a_stop_signal_checkpoints_after_the_step_and_the_resumed_run_matches(tm
     from omd.sac import evaluation
 
     agent = _tiny_agent(algo="sac")
-    whole = train(agent, _tiny_run(tmp_path / "whole"))
+    whole = train_and_save(agent, _tiny_run(tmp_path / "whole"))
     evaluate, calls = evaluation.evaluate, []
 
     def evaluate_then_signal(*args, **kwargs):  # Slurm's warning arrives during the evaluation of step 160
@@ -186,14 +216,14 @@ def test_a_stop_signal_checkpoints_after_the_step_and_the_resumed_run_matches(tm
         return evaluate(*args, **kwargs)
 
     monkeypatch.setattr(evaluation, "evaluate", evaluate_then_signal)
-    cut = train(agent, _tiny_run(tmp_path / "cut"))
+    cut = train_and_save(agent, _tiny_run(tmp_path / "cut"))
     monkeypatch.undo()
     assert cut["stopped_by"] == "SIGUSR1" and cut["steps"] == 160 and whole["stopped_by"] is None
     assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL  # the handlers are put back
-    resumed = train(agent, _tiny_run(tmp_path / "cut"))
+    resumed = train_and_save(agent, _tiny_run(tmp_path / "cut"))
     assert resumed["steps"] == 240 and resumed["updates"] == whole["updates"]
     assert resumed["eval_rows"] == whole["eval_rows"]
-    assert all(jax.tree.leaves(jax.tree.map(np.array_equal, resumed["state"], whole["state"])))
+    assert all(np.array_equal(x, y) for x, y in _leaves(resumed["state"], whole["state"]))
 
 
 def test_sigterm_stops_the_cli_with_a_checkpoint_and_the_same_command_resumes(tmp_path):

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from omd import checkpoint
-from omd.sac import train as train_lib
+from omd.sac import outputs as outputs_lib
 from omd.sac.config import RunConfig, SACConfig
-from omd.sac.train import train
+from omd.sac.outputs import train_and_save
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--env_name=InvertedPendulum-v5", "--max_steps=120", "--start_training=32", "--batch_size=16",
@@ -74,7 +74,7 @@ def _snapshot(root):
 ])
 def test_settings_that_cannot_make_sense_are_refused_naming_the_flag(tmp_path, agent_kw, run_kw, flag):
     with pytest.raises(ValueError, match=re.escape(flag)) as info:
-        train(_agent(**agent_kw), _run(tmp_path, **run_kw))
+        train_and_save(_agent(**agent_kw), _run(tmp_path, **run_kw))
     assert "range" in str(info.value) or "must be" in str(info.value)
     assert not os.path.exists(tmp_path / "42")
 
@@ -99,8 +99,8 @@ def test_the_cli_refuses_in_one_line(tmp_path, args, flag):
 def finished(tmp_path_factory):
     """A finished tiny run that was killed after its checkpoint of step 50 and resumed."""
     root = tmp_path_factory.mktemp("finished")
-    train(_agent(), _run(root), stop_after=70)
-    train(_agent(), _run(root))
+    train_and_save(_agent(), _run(root), stop_after=70)
+    train_and_save(_agent(), _run(root))
     return root
 
 
@@ -133,7 +133,7 @@ def test_finished_results_without_checkpoint_are_refused_then_moved_aside(done):
     assert _snapshot(done) == before  # byte-identical
 
     aside = re.search(r"move them to (\S+) ", proc.stderr).group(1)
-    train(_agent(algo="mle"), _run(done, overwrite=True))
+    train_and_save(_agent(algo="mle"), _run(done, overwrite=True))
     # <seed>/*, <seed>.txt and tb/<seed>/* all in the folder the message named, byte for byte.
     where = {"42/": "", "tb/42/": "tb/"}
     moved = {next((k.replace(a, b, 1) for a, b in where.items() if k.startswith(a)), k): v for k, v in before.items()}
@@ -145,17 +145,17 @@ def test_a_run_stopped_before_its_first_checkpoint_starts_again_but_a_finished_o
     agent, run = _agent(), _run(tmp_path)
     (tmp_path / "42").mkdir()
     (tmp_path / "42" / "train.csv").write_text("step,q\n20,0.5\n")
-    info = {"fingerprint": train_lib._fingerprint(agent, run), "finished": False}
-    (tmp_path / "42" / train_lib.RUN_INFO).write_text(json.dumps(info))
-    ckpt, txt = str(tmp_path / "42" / train_lib.CHECKPOINT), str(tmp_path / "42.txt")
-    assert train_lib._claim_outputs(run, train_lib._fingerprint(agent, run), ckpt, txt) is None
+    info = {"fingerprint": outputs_lib._fingerprint(agent, run), "finished": False}
+    (tmp_path / "42" / outputs_lib.RUN_INFO).write_text(json.dumps(info))
+    ckpt, txt = str(tmp_path / "42" / outputs_lib.CHECKPOINT), str(tmp_path / "42.txt")
+    assert outputs_lib._claim_outputs(run, outputs_lib._fingerprint(agent, run), ckpt, txt) is None
     assert (tmp_path / "42.old-1" / "train.csv").read_text() == "step,q\n20,0.5\n"
 
     (tmp_path / "42").mkdir()
     (tmp_path / "42" / "train.csv").write_text("step,q\n20,0.5\n")
-    (tmp_path / "42" / train_lib.RUN_INFO).write_text(json.dumps({**info, "finished": True}))
+    (tmp_path / "42" / outputs_lib.RUN_INFO).write_text(json.dumps({**info, "finished": True}))
     with pytest.raises(ValueError, match="finished run.*--overwrite.*42.old-2"):
-        train_lib._claim_outputs(run, train_lib._fingerprint(agent, run), ckpt, txt)
+        outputs_lib._claim_outputs(run, outputs_lib._fingerprint(agent, run), ckpt, txt)
 
 
 def test_a_run_gone_nan_stops_naming_step_algo_metric_and_keeps_the_good_checkpoint(tmp_path):

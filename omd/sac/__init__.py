@@ -3,6 +3,7 @@
 Modules: ``config`` (typed configs), ``networks``, ``agent`` (state pytree),
 ``losses`` (critic, actor, temperature, MLE and VEP model losses), ``updates``
 (the SAC step and the omd / mle / vep / sac updates), ``env_step`` (the
-per-environment-step compiled calls), ``train`` (host loop,
-evaluation, checkpoints), ``plot`` (learning curves).
+per-environment-step compiled calls), ``evaluation``, ``train`` (the training loop,
+no file IO: metrics and checkpoint snapshots go to callbacks), ``outputs`` (what a run
+writes: logs, checkpoints, resume, refusals, signals, progress bar), ``plot`` (learning curves).
 """

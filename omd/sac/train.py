@@ -1,308 +1,199 @@
-"""The host training loop of the MuJoCo suite, with evaluation, logging and resume.
+"""The MuJoCo training loop, without file IO: callable from a notebook, a test or a sweep.
 
-One or two compiled calls per environment step (``omd.sac.env_step``); the environment
-runs in C MuJoCo on the host, and evaluations step their episodes side by side
-(``omd.sac.evaluation``). Outputs under ``save_dir``:
+``train(agent_cfg, run, progress_fn=...)`` steps the environment (C MuJoCo, on the host)
+and makes one or two compiled calls per step (``omd.sac.env_step``); evaluations step
+their episodes side by side (``omd.sac.evaluation``). It writes no file: metrics go to
+``progress_fn(step, metrics)`` and checkpoint contents to ``checkpoint_fn(step, snapshot)``,
+as Brax's ``progress_fn`` and ``policy_params_fn``; ``omd.sac.outputs`` turns them into
+the CSV, TensorBoard, ``.txt`` and checkpoint files of ``mujoco/train.py``.
 
-- ``<seed>.txt``: (timesteps, average evaluation return) rows, as the original;
-- ``<seed>/train.csv`` and ``<seed>/eval.csv``;
-- ``tb/<seed>/``: TensorBoard scalars (``train/*``, ``eval/*``, ``episode/*``);
-- ``<seed>/checkpoint.msgpack``: written every ``checkpoint_interval`` steps, at
-  the end, and when SIGTERM, SIGINT or SIGUSR1 stops the run between steps
-  (``omd.stop``); a run started with the same ``save_dir`` and seed resumes from it;
-- ``<seed>/run.json``: the settings that wrote the outputs and whether the run finished.
+``progress_fn`` gets flat dicts keyed ``<kind>/<name>``, the TensorBoard tags:
 
-Outputs are never deleted. A seed whose outputs cannot be resumed (no checkpoint:
-a finished run whose checkpoint was removed, or other settings) is refused unless
-``overwrite`` is set, which first moves them to ``save_dir/<seed>.old-<n>/``; so is a
-checkpoint written with other settings. The one exception is a run with the same
-settings that stopped before its first checkpoint: it starts again from step 0,
-its partial outputs moved aside the same way. A run whose metrics turn non-finite
-stops at the next log or checkpoint boundary (``omd.guard.NonFiniteError``) and
-writes no checkpoint after that.
+- ``episode/return``, ``episode/length`` when a training episode ends;
+- ``train/<metric>`` (the update's metrics, NaN before ``start_training``),
+  ``train/episode_return`` (the last finished episode's), ``train/episodes`` and
+  ``train/steps_per_sec`` every ``log_interval`` steps;
+- ``eval/return`` (the average over ``eval_episodes`` deterministic episodes) every
+  ``eval_interval`` steps.
 
-A checkpoint holds the agent state (all parameters, optimizer states, RNG key),
-the replay buffer, the training and evaluation environments' states (MuJoCo
-physics, time-limit counter, RNGs, episode statistics), the host counters and the
-CSV/``.txt`` logs written so far. A resumed run therefore continues the current
-episode and, on the same machine and software, reproduces the uninterrupted run
-exactly. TensorBoard events written between the last checkpoint and a kill are
-not removed and appear twice for those steps.
+A snapshot (``checkpoint_fn``, every ``checkpoint_interval`` steps, at the last step and
+when ``should_stop()`` turns true) holds the agent state, the replay buffer, the
+training and evaluation environments' states, the current observation and action and
+the host counters; ``train(..., resume=snapshot)`` continues from it exactly as the
+uninterrupted run would have (on the same machine and software). A run whose metrics
+turn non-finite raises ``omd.guard.NonFiniteError`` at the next log or checkpoint
+boundary, before that checkpoint.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import io
-import json
 import os
-import shutil
-from typing import Any
+from typing import Any, Callable
 
+import gymnasium as gym
 import jax
-import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
 from omd import checkpoint, replay
-from omd.guard import check_finite
 from omd.envs import mujoco as envs
-from omd.logging import Logger, StepTimer, format_line
+from omd.guard import check_finite
+from omd.logging import StepTimer
 from omd.sac import config as config_lib
 from omd.sac import evaluation
-from omd.sac.agent import init_state, make_agent
+from omd.sac.agent import AgentState, init_state, make_agent
 from omd.sac.env_step import _next_action, init_buffer, make_env_step, make_eval_action
-from omd.stop import StopRequest
 
-CHECKPOINT = "checkpoint.msgpack"
-RUN_INFO = "run.json"  # the settings that wrote the outputs, and whether that run finished
-LOGS = ("train.csv", "eval.csv")
+ProgressFn = Callable[[int, dict[str, Any]], None]
 
 
-def check_writable(save_dir: str) -> None:
-    problem = checkpoint.unwritable(save_dir)
-    if problem:
-        raise ValueError(f"--save_dir={save_dir} is not writable ({problem}); pass a writable --save_dir.")
+def train_step(env: gym.Env, step: Callable, carry, buffer, obs: np.ndarray, action: np.ndarray):
+    """One environment step of training, as ``train`` runs it and ``bench/mujoco.py`` times it.
+
+    Steps ``env`` with ``action``, resets it at an episode end, and hands the transition
+    to ``step`` (``make_env_step``), which stores it, learns and draws the next action.
+    Returns ``(carry, buffer, next_obs, next_action, metrics, episode)``; ``episode`` is
+    the finished episode's statistics (``return``, ``length``) or ``None``.
+    """
+    next_obs, reward, terminated, truncated, info = env.step(action)
+    transition = {"obs": obs, "action": action, "reward": np.float32(reward),
+                  "mask": np.float32(not terminated), "next_obs": next_obs}
+    episode = None
+    if terminated or truncated:
+        episode = info["episode"]
+        next_obs, _ = env.reset()
+    carry, buffer, next_action, metrics = step(carry, buffer, transition, next_obs)
+    return carry, buffer, next_obs, np.asarray(next_action), metrics, episode
 
 
-def _fingerprint(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig) -> dict[str, Any]:
-    """Settings a resumed run must share with the checkpoint (intervals, max_steps and capacity may change)."""
-    fields = {**dataclasses.asdict(agent_cfg), "hidden_dims": list(agent_cfg.hidden_dims)}
-    return {**fields, "env_name": run.env_name, "dim_distract": run.dim_distract, "seed": run.seed,
-            "start_training": run.start_training}
-
-
-def _save_buffer(buffer) -> dict[str, Any]:
+def buffer_snapshot(buffer: replay.ReplayBuffer) -> dict[str, Any]:
     return {"data": replay.oldest_first(buffer), "ptr": np.asarray(buffer.ptr), "capacity": np.asarray(buffer.capacity)}
 
 
-def _load_buffer(template, saved):
-    """Refill ``template``: slot for slot at the same capacity, oldest first at another one."""
+def check_buffer_fits(saved: dict[str, Any], capacity: int) -> None:
     size = len(saved["data"]["obs"])
-    if size > template.capacity:
+    if size > capacity:
         raise ValueError(
-            f"The checkpoint's replay buffer holds {size} transitions, more than the new capacity {template.capacity}; "
+            f"The checkpoint's replay buffer holds {size} transitions, more than the new capacity {capacity}; "
             f"resume with config.replay_buffer_size >= {size} (or max_steps >= {size})."
         )
+
+
+def _restore_buffer(template: replay.ReplayBuffer, saved: dict[str, Any]) -> replay.ReplayBuffer:
+    """Refill ``template``: slot for slot at the same capacity, oldest first at another one."""
+    check_buffer_fits(saved, template.capacity)
     same = int(saved["capacity"]) == template.capacity
     return replay.refill(template, saved["data"], int(saved["ptr"]) if same else None)
 
 
-def _read(path: str) -> str:
-    # newline="": the logs travel through the checkpoint byte for byte (one line ending, "\n").
-    return open(path, newline="").read() if os.path.exists(path) else ""
+def make_envs(run: config_lib.RunConfig, video: bool = False) -> tuple[gym.Env, list[gym.Env]]:
+    """The training environment and the evaluation environments (the first one rendering when ``video``)."""
+    env = envs.make_env(run.env_name, run.seed, run.dim_distract)
+    return env, evaluation.make_eval_envs(run.env_name, run.seed + 42, run.dim_distract, run.eval_episodes, video)
 
 
-def _aside_dir(save_dir: str, seed: int) -> str:
-    """The first free ``save_dir/<seed>.old-<n>``: where outputs that a new run would replace are moved."""
-    n = 1
-    while os.path.exists(os.path.join(save_dir, f"{seed}.old-{n}")):
-        n += 1
-    return os.path.join(save_dir, f"{seed}.old-{n}")
+def _fresh_counters() -> dict[str, Any]:
+    return {"step": 0, "updates": 0, "episodes": 0, "evaluations": 0, "eval_rows": [],
+            "last_episode": [float("nan"), float("nan")]}
 
 
-def _move_aside(run: config_lib.RunConfig) -> str | None:
-    """Move this seed's outputs (folder, ``.txt``, TensorBoard events, videos) into one new folder."""
-    dest = _aside_dir(run.save_dir, run.seed)
-    seed = str(run.seed)
-    items = [(os.path.join(run.save_dir, seed), dest), (os.path.join(run.save_dir, f"{seed}.txt"), None),
-             (os.path.join(run.save_dir, "tb", seed), os.path.join(dest, "tb")),
-             (os.path.join(run.save_dir, "video", seed), os.path.join(dest, "video"))]
-    items = [(src, dst or os.path.join(dest, os.path.basename(src))) for src, dst in items if os.path.exists(src)]
-    if not items:
-        return None
-    for src, dst in items:
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        shutil.move(src, dst)
-    return dest
+def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_fn: ProgressFn | None = None,
+          checkpoint_fn: Callable[[int, dict[str, Any]], None] | None = None, resume: dict[str, Any] | None = None,
+          should_stop: Callable[[], bool] | None = None, on_step: Callable[[int], None] | None = None,
+          video_dir: str | None = None, stop_after: int | None = None,
+          environments: tuple[gym.Env, list[gym.Env]] | None = None) -> tuple[AgentState, dict[str, Any]]:
+    """Train from scratch, or from ``resume`` (a snapshot given to ``checkpoint_fn``); return ``(state, summary)``.
 
+    Reads ``run``'s environment, budget and intervals; ignores its output settings
+    (``save_dir``, ``tqdm``, ``save_video``, ``overwrite``), which are ``omd.sac.outputs``'s.
+    ``should_stop()`` is asked after every step: true ends the run after that step, with a
+    snapshot. ``on_step(step)`` runs after every step (a progress bar). ``video_dir``: film
+    the first episode of each evaluation to ``video_dir/eval_<step>.mp4``. ``stop_after``:
+    return after that step without a final snapshot, as a killed job would (tests).
+    ``environments``: ``make_envs(run, video_dir is not None)``, made here when not given.
 
-def _write_run_info(path: str, fingerprint: dict, finished: bool) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump({"fingerprint": fingerprint, "finished": finished}, f)
-    os.replace(tmp, path)
-
-
-def _claim_outputs(run: config_lib.RunConfig, fingerprint: dict, ckpt_path: str, txt_path: str):
-    """The checkpoint to resume (or ``None`` for a fresh start), after refusing to replace results.
-
-    Runs before any compute, so a refused run costs nothing.
-    """
-    seed_dir = os.path.dirname(ckpt_path)
-    if run.overwrite:
-        moved = _move_aside(run)
-        if moved:
-            print(f"--overwrite: moved the earlier outputs of seed {run.seed} to {moved}.", flush=True)
-        return None
-    if os.path.exists(ckpt_path):
-        saved = checkpoint.load(ckpt_path)
-        host = json.loads(saved["host"])
-        if host["fingerprint"] != fingerprint:
-            diff = sorted(k for k in fingerprint if host["fingerprint"].get(k) != fingerprint[k])
-            raise ValueError(
-                f"{ckpt_path} was written with different settings ({', '.join(diff)}). Resume with the same "
-                f"settings, pass --overwrite to move the outputs of seed {run.seed} to "
-                f"{_aside_dir(run.save_dir, run.seed)} and start again, or pass another --save_dir (or --exp)."
-            )
-        return saved
-    results = [p for p in [os.path.join(seed_dir, n) for n in LOGS] + [txt_path]
-               if os.path.exists(p) and os.path.getsize(p) > 0]
-    if not results:
-        return None
-    try:
-        with open(os.path.join(seed_dir, RUN_INFO)) as f:
-            info = json.load(f)
-    except (OSError, ValueError):
-        info = None
-    same = info is not None and info.get("fingerprint") == json.loads(json.dumps(fingerprint))
-    if same and not info.get("finished"):
-        # The same run killed before its first checkpoint: starting it again reproduces those outputs.
-        moved = _move_aside(run)
-        print(f"Seed {run.seed} stopped before its first checkpoint; starting it again from step 0 "
-              f"(its partial outputs moved to {moved}).", flush=True)
-        return None
-    what = ("a finished run" if same else "a run with other settings" if info is not None else "an earlier run")
-    raise ValueError(
-        f"{seed_dir} holds the results of {what} ({', '.join(os.path.basename(p) for p in results)}) and no "
-        f"checkpoint to resume from; this run would replace them. Pass --overwrite to move them to "
-        f"{_aside_dir(run.save_dir, run.seed)} and start again, or pass another --save_dir (or --exp)."
-    )
-
-
-def _write_txt(path: str, rows: list[list[float]]) -> None:
-    buf = io.StringIO()
-    np.savetxt(buf, np.asarray(rows, np.float64).reshape(-1, 2), fmt=["%d", "%.10f"])
-    with open(path, "w") as f:
-        f.write(buf.getvalue())
-
-
-def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after: int | None = None) -> dict:
-    """Train (or resume) and return a summary.
-
-    ``stop_after``: return after that environment step without a final
-    checkpoint, as a killed job would (used by the resume test). A stop signal
-    ends the run after the current step with a checkpoint; the summary's
-    ``stopped_by`` names the signal (``None`` otherwise).
+    The summary holds ``steps``, ``updates``, ``evaluations``, ``episodes``,
+    ``final_eval_return``, ``eval_rows`` (``[step, return]`` pairs), ``counters`` (what a
+    snapshot stores of them) and ``stopped`` (whether ``should_stop`` ended the run early).
     """
     config_lib.check(agent_cfg, run)
-    check_writable(run.save_dir)
-    seed_dir = os.path.join(run.save_dir, str(run.seed))
-    ckpt_path = os.path.join(seed_dir, CHECKPOINT)
-    txt_path = os.path.join(run.save_dir, f"{run.seed}.txt")
-    info_path = os.path.join(seed_dir, RUN_INFO)
-    fingerprint = _fingerprint(agent_cfg, run)
-    saved = _claim_outputs(run, fingerprint, ckpt_path, txt_path)
-
-    env = envs.make_env(run.env_name, run.seed, run.dim_distract)
-    eval_envs = evaluation.make_eval_envs(run.env_name, run.seed + 42, run.dim_distract, run.eval_episodes,
-                                          run.save_video)
+    progress_fn = progress_fn or (lambda step, metrics: None)
+    env, eval_envs = environments or make_envs(run, video_dir is not None)
     obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
 
     agent = make_agent(agent_cfg, obs_dim, action_dim)
     state = init_state(agent, jax.random.PRNGKey(run.seed))
     buffer = init_buffer(obs_dim, action_dim, run.capacity)
-
-    os.makedirs(seed_dir, exist_ok=True)
-    if saved is not None:
-        host = json.loads(saved["host"])
-        state = jax.device_put(checkpoint.restore_into(state, saved["agent"]))
-        buffer = _load_buffer(buffer, saved["buffer"])
-        envs.set_state(env, saved["env"])
-        # Checkpoints written before evaluations ran in lockstep hold one evaluation env.
-        evaluation.set_states(eval_envs, saved["eval_envs"] if "eval_envs" in saved else {"0": saved["eval_env"]})
-        obs, action = np.asarray(saved["obs"], np.float32), np.asarray(saved["action"], np.float32)
-        for name in LOGS:
-            with open(os.path.join(seed_dir, name), "w", newline="") as f:
-                f.write(saved["logs"][name])
-        _write_txt(txt_path, host["eval_rows"])
-        print(f"Resuming {run.env_name} seed {run.seed} from step {host['step']} ({ckpt_path}).", flush=True)
+    if resume is not None:
+        state = jax.device_put(checkpoint.restore_into(state, resume["agent"]))
+        buffer = _restore_buffer(buffer, resume["buffer"])
+        envs.set_state(env, resume["env"])
+        evaluation.set_states(eval_envs, resume["eval_envs"])
+        obs, action = np.asarray(resume["obs"], np.float32), np.asarray(resume["action"], np.float32)
+        counters = {**_fresh_counters(), **resume["counters"]}
     else:
-        for name in LOGS:  # empty leftovers only: _claim_outputs moved any results aside or refused
-            if os.path.exists(os.path.join(seed_dir, name)):
-                os.remove(os.path.join(seed_dir, name))
         obs = env.reset(seed=run.seed)[0]
         state, action = jax.jit(_next_action, static_argnums=(0, 3))(agent, state, obs, run.start_training <= 1)
         action = np.asarray(action)
-        host = {"step": 0, "updates": 0, "episodes": 0, "evaluations": 0, "eval_rows": [],
-                "last_episode": [float("nan"), float("nan")], "fingerprint": fingerprint}
-    host["capacity"] = run.capacity
-    _write_run_info(info_path, fingerprint, finished=host["step"] >= run.max_steps)
-    del saved
+        counters = _fresh_counters()
     where = f"{agent_cfg.algo} on {run.env_name}, seed {run.seed}"
 
     steps = {(learn, policy): make_env_step(agent, learn, policy) for learn, policy in
              ((False, False), (False, True), (True, True))}
     eval_act = make_eval_action(agent)
-    logger = Logger(seed_dir, csv_names=("train", "eval"), console=False, tb_dir=os.path.join(run.save_dir, "tb", str(run.seed)))
-
-    def save_checkpoint(step: int) -> None:
-        if step >= run.start_training:  # never a checkpoint of a state gone non-finite (one fetch per checkpoint)
-            check_finite(learner.read_metrics(metrics), step, where)
-        logs = {name: _read(os.path.join(seed_dir, name)) for name in LOGS}
-        checkpoint.save(ckpt_path, {
-            "agent": checkpoint.to_saveable(learner.from_carry(carry)), "buffer": _save_buffer(buffer),
-            "env": envs.get_state(env), "eval_envs": evaluation.get_states(eval_envs),
-            "obs": obs, "action": action, "logs": logs, "host": json.dumps({**host, "step": step}),
-        })
-
-    timer = StepTimer(host["step"])
-    # NaN until learning starts: train.csv gets all its columns from the first row on.
     learner = steps[(True, True)]
-    shapes = learner.metric_shapes(state, buffer)
+    # NaN until learning starts: every train row has all the metrics from the first one on.
+    metrics = {k: np.float32(np.nan) for k in learner.metric_shapes(state, buffer)}
     # The loop carries the state packed (omd.flat: all of it on GPUs, its small leaves on CPU); all three steps share it.
     carry = learner.to_carry(state)
-    del state
-    metrics = {k: np.float32(np.nan) for k in shapes}
-    start = host["step"] + 1
-    bar = tqdm(total=run.max_steps, initial=start - 1, disable=not run.tqdm, smoothing=0.05, unit="step",
-               dynamic_ncols=True)
-    stopped_by = None
-    # A stop signal ends the loop after the current step, with a checkpoint.
-    with StopRequest() as stop, bar, logger:
-        for i in range(start, run.max_steps + 1):
-            next_obs, reward, terminated, truncated, info = env.step(action)
-            transition = {"obs": obs, "action": action, "reward": np.float32(reward),
-                          "mask": np.float32(not terminated), "next_obs": next_obs}
-            if terminated or truncated:
-                episode = info["episode"]
-                host["episodes"] += 1
-                host["last_episode"] = [episode["return"], episode["length"]]
-                logger.log("episode", i, {"return": episode["return"], "length": episode["length"]})
-                next_obs, _ = env.reset()
-            learn, policy = i >= run.start_training, i + 1 >= run.start_training
-            carry, buffer, action, step_metrics = steps[(learn, policy)](carry, buffer, transition, next_obs)
-            if learn:
-                metrics = step_metrics
-                host["updates"] += agent_cfg.outer_steps
-            action, obs = np.asarray(action), next_obs
-            bar.update(1)
+    del state, resume
 
-            if i % run.log_interval == 0:
-                fetched = learner.read_metrics(metrics)
-                row = {"step": i, **fetched, "episode_return": host["last_episode"][0],
-                       "episodes": host["episodes"], "steps_per_sec": timer.rate(i)}
-                bar.write(format_line("train", i, logger.log("train", i, row)))
-                if learn:  # the metrics just fetched: the hot loop pays nothing for this check
-                    check_finite(fetched, i, where)
-            if i % run.eval_interval == 0:
-                video = os.path.join(run.save_dir, "video", str(run.seed), f"eval_{i}.mp4") if run.save_video else None
-                ret = evaluation.evaluate(eval_envs, eval_act, learner.from_carry(carry).sac.actor.params, video)
-                host["evaluations"] += 1
-                host["eval_rows"].append([i, ret])
-                _write_txt(txt_path, host["eval_rows"])
-                bar.write(format_line("eval", i, logger.log("eval", i, {"step": i, "return": ret})))
-            host["step"] = i
-            if stop_after is not None and i >= stop_after:
-                break
-            if i % run.checkpoint_interval == 0 or i == run.max_steps or stop.signum is not None:
-                save_checkpoint(i)
-                if i == run.max_steps:
-                    _write_run_info(info_path, fingerprint, finished=True)
-            if stop.signum is not None and i < run.max_steps:
-                stopped_by = stop.name
-                break
-    final = host["eval_rows"][-1][1] if host["eval_rows"] else float("nan")
-    return {"steps": host["step"], "updates": host["updates"], "evaluations": host["evaluations"],
-            "episodes": host["episodes"], "final_eval_return": final, "eval_rows": host["eval_rows"],
-            "state": learner.from_carry(carry), "stopped_by": stopped_by, "checkpoint": ckpt_path}
+    def snapshot(step: int) -> dict[str, Any]:
+        if step >= run.start_training:  # never a snapshot of a state gone non-finite (one fetch per checkpoint)
+            check_finite(learner.read_metrics(metrics), step, where)
+        return {"agent": checkpoint.to_saveable(learner.from_carry(carry)), "buffer": buffer_snapshot(buffer),
+                "env": envs.get_state(env), "eval_envs": evaluation.get_states(eval_envs), "obs": obs,
+                "action": action, "counters": {**counters, "step": step}}
+
+    timer = StepTimer(counters["step"])
+    stopped = False
+    for i in range(counters["step"] + 1, run.max_steps + 1):
+        learn, policy = i >= run.start_training, i + 1 >= run.start_training
+        carry, buffer, obs, action, step_metrics, episode = train_step(env, steps[(learn, policy)], carry, buffer,
+                                                                       obs, action)
+        if episode is not None:
+            counters["episodes"] += 1
+            counters["last_episode"] = [episode["return"], episode["length"]]
+            progress_fn(i, {"episode/return": episode["return"], "episode/length": episode["length"]})
+        if learn:
+            metrics = step_metrics
+            counters["updates"] += agent_cfg.outer_steps
+        if on_step is not None:
+            on_step(i)
+
+        if i % run.log_interval == 0:
+            fetched = learner.read_metrics(metrics)
+            row = {**fetched, "episode_return": counters["last_episode"][0], "episodes": counters["episodes"],
+                   "steps_per_sec": timer.rate(i)}
+            progress_fn(i, {f"train/{k}": v for k, v in row.items()})
+            if learn:  # the metrics just fetched: the hot loop pays nothing for this check
+                check_finite(fetched, i, where)
+        if i % run.eval_interval == 0:
+            video = os.path.join(video_dir, f"eval_{i}.mp4") if video_dir is not None else None
+            ret = evaluation.evaluate(eval_envs, eval_act, learner.from_carry(carry).sac.actor.params, video)
+            counters["evaluations"] += 1
+            counters["eval_rows"].append([i, ret])
+            progress_fn(i, {"eval/return": ret})
+        counters["step"] = i
+        if stop_after is not None and i >= stop_after:
+            break
+        stopping = should_stop is not None and should_stop()
+        if checkpoint_fn is not None and (i % run.checkpoint_interval == 0 or i == run.max_steps or stopping):
+            checkpoint_fn(i, snapshot(i))
+        if stopping and i < run.max_steps:
+            stopped = True
+            break
+    rows = counters["eval_rows"]
+    summary = {"steps": counters["step"], "updates": counters["updates"], "evaluations": counters["evaluations"],
+               "episodes": counters["episodes"], "final_eval_return": rows[-1][1] if rows else float("nan"),
+               "eval_rows": rows, "counters": counters, "stopped": stopped}
+    return learner.from_carry(carry), summary
