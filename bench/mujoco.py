@@ -1,7 +1,7 @@
 """Throughput of the MuJoCo suite: updates per second, environment steps included.
 
-For each algorithm (default config, HalfCheetah-v5, batch 256) this runs the real
-per-step work of ``omd/sac/train.py``: one env step, the compiled calls (insert, then
+For each algorithm (default config, HalfCheetah-v5, batch 256) this times the training
+step itself, ``omd.sac.train.train_step``: one env step, the compiled calls (insert, then
 sample, ``outer_steps`` updates and the next action: two calls on CPU, one on GPU) and the
 host fetch of the action. It prints
 updates/s, the FLOPs of one step's compiled calls (XLA ``cost_analysis``), the achieved
@@ -31,7 +31,6 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 sys.path.append(_HERE)  # last, for peak.py only
 
 import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from omd import replay  # noqa: E402
@@ -43,6 +42,7 @@ from omd.sac.evaluation import evaluate, make_eval_envs  # noqa: E402
 from omd.sac.env_step import (  # noqa: E402
     init_buffer, make_env_step, make_eval_action, make_host_replay_step, pack_step, transition_spec,
 )
+from omd.sac.train import train_step  # noqa: E402
 
 FILL = 20_000  # transitions in the buffer before timing
 WINDOW = 100  # environment steps per timed window
@@ -80,42 +80,32 @@ def setup(algo: str, kind: str, capacity: int, env_name: str,
         else:
             flops = _flops(step.store.lower(buffer, packed).compile())
             flops += _flops(step.learn_and_act.lower(state, buffer, obs).compile())
-
-        def one(state, buffer, transition, next_obs):
-            state, buffer, action, _ = step(state, buffer, transition, next_obs)
-            return state, buffer, action
     else:
         store = {k: np.zeros((capacity, *v.shape[1:]), np.float32) for k, v in fill.items()}
         for k, v in fill.items():
             store[k][:FILL] = v
         size = [FILL]
-        step = make_host_replay_step(agent)
+        learn_and_act = make_host_replay_step(agent)
         outer, batch_size = agent.cfg.outer_steps, agent.cfg.batch_size
 
         def sample():
             idx = rng.integers(0, size[0], (outer, batch_size))
             return {k: v[idx] for k, v in store.items()}
 
-        flops = _flops(step.lower(state, sample(), obs).compile())
+        flops = _flops(learn_and_act.lower(state, sample(), obs).compile())
 
-        def one(state, buffer, transition, next_obs):
+        def step(state, buffer, transition, next_obs):  # make_env_step's signature, on the numpy buffer
             for k, v in transition.items():
                 store[k][size[0] % capacity] = v
             size[0] = min(size[0] + 1, capacity)
-            state, action, _ = step(state, sample(), next_obs)
-            return state, buffer, action
+            state, action, metrics = learn_and_act(state, sample(), next_obs)
+            return state, buffer, action, metrics
 
         buffer = None
 
     def run(n, state, buffer, obs, action):
         for _ in range(n):
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            transition = {"obs": obs, "action": action, "reward": np.float32(reward),
-                          "mask": np.float32(not terminated), "next_obs": next_obs}
-            if terminated or truncated:
-                next_obs, _ = env.reset()
-            state, buffer, action = one(state, buffer, transition, next_obs)
-            action, obs = np.asarray(action), next_obs
+            state, buffer, obs, action, _, _ = train_step(env, step, state, buffer, obs, action)
         return state, buffer, obs, action
 
     carry = run(20, state, buffer, obs, action)  # compile and warm up
