@@ -7,7 +7,7 @@
 
 For each agent type and seed count it compiles the loop, then times a run of
 ``--steps`` environment steps per seed exactly as cartpole/train.py runs it
-(random steps first, one update per step after ``init_steps``, an evaluation
+(random steps first, one update per step after ``start_training``, an evaluation
 of 10 episodes every 1000 steps), and prints the steps per second summed over
 seeds. GFLOP/s is the FLOP count of one compiled step (environment step, acting,
 replay insert and sample, one update; all seeds) from XLA's cost analysis,
@@ -19,7 +19,6 @@ per-core device split, before the runs; it is printed again after them).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import subprocess
 import sys
@@ -45,7 +44,7 @@ def peak_gflops() -> float:
 
 def step_flops(loop, state, num_seeds: int) -> float:
     """FLOPs of one learning step for all seeds, from XLA's cost analysis of the compiled step."""
-    t = jnp.int32(loop.config.init_steps)  # a step that updates
+    t = jnp.int32(loop.config.start_training)  # a step that updates
     step = jax.jit(jax.vmap(loop.step, in_axes=(0, None)))
     cost = step.lower(state, t).compile().cost_analysis()
     if isinstance(cost, (list, tuple)):
@@ -54,7 +53,7 @@ def step_flops(loop, state, num_seeds: int) -> float:
 
 
 def bench(agent_type: str, num_seeds: int, steps: int, extra: dict) -> dict:
-    config = SoftQConfig(agent_type=agent_type, num_train_steps=steps, **extra)
+    config = SoftQConfig(algo=agent_type, max_steps=steps, **extra)
     loop = make_loop(config)
     keys = jax.vmap(jax.random.key)(jnp.arange(num_seeds, dtype=jnp.uint32))
     init = jax.jit(jax.vmap(loop.init))
@@ -72,7 +71,7 @@ def bench(agent_type: str, num_seeds: int, steps: int, extra: dict) -> dict:
     points = boundaries(config)
     t0 = time.perf_counter()
     for i, (a, b) in enumerate(zip(points[:-1], points[1:])):
-        if a % config.eval_frequency == 0:
+        if a % config.eval_interval == 0:
             evaluate(state, i)
         state, sums = run_steps(state, a, b)
         jax.device_get(sums)  # the CLI fetches metrics once per chunk
@@ -92,7 +91,7 @@ def main():
     parser.add_argument("--with_inv_jac", action="store_true", help="OMD with the conjugate-gradient inverse Jacobian")
     parser.add_argument("--no_shard", action="store_true", help="keep all seeds on one XLA CPU device (one core)")
     args = parser.parse_args()
-    extra = {"with_inv_jac": args.with_inv_jac}
+    extra = {"implicit": "cg" if args.with_inv_jac else "identity"}
 
     peak = peak_gflops()
     print(f"jax {jax.__version__} on {len(jax.devices())} x {jax.devices()[0].device_kind} "

@@ -38,17 +38,17 @@ from absl import app, flags  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from omd import checkpoint as run_checkpoint  # noqa: E402
-from omd import config as config_lib  # noqa: E402
 from omd import guard  # noqa: E402
 from omd import logging as omd_logging  # noqa: E402
 from omd.soft_q import SoftQConfig, boundaries, checkpoint, make_loop  # noqa: E402
+from omd.soft_q.config import from_flags, to_flags  # noqa: E402
 from omd.soft_q.evaluation import evaluate  # noqa: E402
 from omd.soft_q.training import state_from_host, state_to_host  # noqa: E402
 from omd.soft_q.updates import METRIC_KEYS  # noqa: E402
 from omd.stop import StopRequest  # noqa: E402
 
 FLAGS = flags.FLAGS
-# The original flags, names and defaults unchanged.
+# The original flags, names and defaults unchanged; omd.soft_q.config.FLAG_NAMES maps them to SoftQConfig fields.
 flags.DEFINE_string("exp", "", "Experiment name: outputs go to out_dir/<exp>/<seed> (out_dir/<seed> when empty).")
 flags.DEFINE_string("out_dir", "out", "Directory for train.csv, eval.csv and TensorBoard events (one folder per seed).")
 flags.DEFINE_string("data_path", "data/buf.pkl", "Where --save_buf writes the replay buffer (seed appended with --num_seeds > 1).")
@@ -121,7 +121,7 @@ def check_writable(directory: str, flag: str) -> None:
 
 def fingerprint(config: SoftQConfig, seeds: list[int]) -> dict:
     """What a resumed run must share with its checkpoint: every setting that changes what is computed."""
-    return {**dataclasses.asdict(config), "seed": seeds[0], "num_seeds": len(seeds)}
+    return {**to_flags(config), "seed": seeds[0], "num_seeds": len(seeds)}
 
 
 def prepare_outputs(config: SoftQConfig, seeds: list[int]) -> tuple[list[str], dict | None]:
@@ -184,12 +184,12 @@ def prepare_outputs(config: SoftQConfig, seeds: list[int]) -> tuple[list[str], d
 
 def eval_only(config: SoftQConfig) -> None:
     saved_config, params = checkpoint.load_agent(FLAGS.agent_path)
-    loop = make_loop(dataclasses.replace(saved_config, num_eval_episodes=config.num_eval_episodes))
+    loop = make_loop(dataclasses.replace(saved_config, eval_episodes=config.eval_episodes))
     q = jax.tree.map(jnp.asarray, params["params_Q"])
-    run = jax.jit(lambda key: evaluate(loop.agent, loop.env, q, key, config.num_eval_episodes))
+    run = jax.jit(lambda key: evaluate(loop.agent, loop.env, q, key, config.eval_episodes))
     ret = float(run(jax.random.key(FLAGS.seed)))
-    print(f"{FLAGS.agent_path}: {saved_config.agent_type} agent trained for {params['step']} steps on "
-          f"{saved_config.env_name}; mean return over {config.num_eval_episodes} episodes: {ret:.2f}")
+    print(f"{FLAGS.agent_path}: {saved_config.algo} agent trained for {params['step']} steps on "
+          f"{saved_config.env_name}; mean return over {config.eval_episodes} episodes: {ret:.2f}")
 
 
 def fail(message: str, hint: str = "", code: int = 1) -> None:
@@ -202,7 +202,7 @@ def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}", HELP_HINT, 2)
     try:
-        config = config_lib.from_flags(SoftQConfig, FLAGS).validate()
+        config = from_flags(FLAGS).validate()
         guard.check_range("--checkpoint_interval", FLAGS.checkpoint_interval, 1)
         guard.check_range("--seed", FLAGS.seed, 0, 2**32 - FLAGS.num_seeds)
         if FLAGS.eval_only:
@@ -221,7 +221,7 @@ def main(argv):
         except guard.NonFiniteError as err:
             fail(str(err))
     if summary["stopped_by"]:
-        print(f"Stopped by {summary['stopped_by']} after step {summary['step']} of {config.num_train_steps}; "
+        print(f"Stopped by {summary['stopped_by']} after step {summary['step']} of {config.max_steps}; "
               f"checkpoint written to {summary['checkpoint']}. Run the same command to resume.",
               file=sys.stderr, flush=True)
         sys.exit(128 + signal.Signals[summary["stopped_by"]].value)
@@ -248,7 +248,7 @@ def train(loop, seeds: list[int], dirs: list[str], saved: dict | None, stop: Sto
             for name in LOGS:  # the rows written up to the checkpoint, byte for byte
                 with open(os.path.join(d, name), "wb") as f:
                     f.write(saved["logs"][str(i)][name])
-        print(f"Resuming {config.agent_type} on {config.env_name}, seeds {seeds[0]}-{seeds[-1]}, from step "
+        print(f"Resuming {config.algo} on {config.env_name}, seeds {seeds[0]}-{seeds[-1]}, from step "
               f"{host['step']} ({ckpt_path}).", flush=True)
     loggers = [
         omd_logging.Logger(d, tensorboard=FLAGS.tensorboard, console=False)
@@ -262,7 +262,7 @@ def train(loop, seeds: list[int], dirs: list[str], saved: dict | None, stop: Sto
 
     evaluate_all = jax.jit(jax.vmap(eval_fn, in_axes=(0, None)))
 
-    n = config.num_train_steps
+    n = config.max_steps
     points = boundaries(config)
     start = time.perf_counter() - host["elapsed"]
     timer = omd_logging.StepTimer(host["step"])
@@ -319,18 +319,18 @@ def train(loop, seeds: list[int], dirs: list[str], saved: dict | None, stop: Sto
         for t0, t1 in zip(points[:-1], points[1:]):
             if t0 < host["step"]:  # done before the checkpoint
                 continue
-            if t0 % config.eval_frequency == 0:
+            if t0 % config.eval_interval == 0:
                 log_eval(t0, num_evals)
                 num_evals += 1
             state, sums = run_steps(state, t0, t1)
             sums = jax.device_get(sums)
             # The sums are on the host already: checking them costs the compiled loop nothing.
             for i, seed in enumerate(seeds):
-                guard.check_finite({k: v[i] for k, v in sums.items()}, t1, f"{config.agent_type} agent, seed {seed}")
+                guard.check_finite({k: v[i] for k, v in sums.items()}, t1, f"{config.algo} agent, seed {seed}")
             pending = sums if pending is None else {k: pending[k] + sums[k] for k in sums}
             bar.update(t1 - t0)
             # Like the original, train rows start once updates have begun; earlier episodes roll into the first row.
-            if (t1 % config.log_frequency == 0 or t1 == n) and pending["num_updates"].max() > 0:
+            if (t1 % config.log_interval == 0 or t1 == n) and pending["num_updates"].max() > 0:
                 log_train(t1, pending, jax.device_get(state.episodes))
                 pending = None
             if t1 < n and (t1 // FLAGS.checkpoint_interval > last_checkpoint // FLAGS.checkpoint_interval
@@ -358,7 +358,7 @@ def train(loop, seeds: list[int], dirs: list[str], saved: dict | None, stop: Sto
         if FLAGS.save_buf:
             buf = jax.tree.map(lambda x: x[i], state.buffer)
             checkpoint.save_buffer(per_seed_path(FLAGS.data_path, seed, len(seeds)), buf)
-        print(f"{prefixes[i]}done: {config.agent_type} on {config.env_name}, seed {seed}, {n} steps in "
+        print(f"{prefixes[i]}done: {config.algo} on {config.env_name}, seed {seed}, {n} steps in "
               f"{minutes:.1f} min ({n * len(seeds) / max(minutes * 60, 1e-9):.0f} steps/s over all seeds); "
               f"final eval return {history[-1, i]:.1f}, mean of the last 10 evals {history[-10:, i].mean():.1f}; "
               f"outputs in {dirs[i]}", flush=True)

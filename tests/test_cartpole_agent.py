@@ -11,9 +11,9 @@ from omd.soft_q import SoftQConfig, make_loop, make_train
 
 
 def _tiny(agent_type, **kw):
-    return SoftQConfig(agent_type=agent_type, num_train_steps=300, init_steps=100, batch_size=16,
-                       hidden_dim=8, model_hidden_dim=8, eval_frequency=100, log_frequency=100,
-                       num_eval_episodes=2, **kw)
+    return SoftQConfig(algo=agent_type, max_steps=300, start_training=100, batch_size=16,
+                       hidden_dim=8, model_hidden_dim=8, eval_interval=100, log_interval=100,
+                       eval_episodes=2, **kw)
 
 
 def test_same_seed_identical_two_seeds_differ():
@@ -69,7 +69,7 @@ def test_ten_vmapped_vep_seeds_initialise_as_single_seeds():
     code = textwrap.dedent("""
         import jax, jax.numpy as jnp
         from omd.soft_q import SoftQConfig, make_loop
-        loop = make_loop(SoftQConfig(agent_type="vep", num_train_steps=2000))
+        loop = make_loop(SoftQConfig(algo="vep", max_steps=2000))
         keys = jax.vmap(jax.random.key)(jnp.arange(10, dtype=jnp.uint32))
         seeds = jax.jit(jax.vmap(loop.init))(keys)
         one = jax.jit(loop.init)(keys[3])

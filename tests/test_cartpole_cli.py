@@ -54,7 +54,7 @@ def test_save_and_eval_only_from_inside_cartpole(tmp_path):
     from omd.soft_q import checkpoint
 
     config, params = checkpoint.load_agent(str(agent))
-    assert config.agent_type == "omd" and config.num_train_steps == 600 and params["step"] == 600
+    assert config.algo == "omd" and config.max_steps == 600 and params["step"] == 600
     data = checkpoint.load_buffer(str(buf))
     assert data["obs"].shape == (600, 4) and data["action"].shape == (600,)
     assert set(data["not_done"]) <= {0.0, 1.0}

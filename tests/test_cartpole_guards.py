@@ -12,10 +12,10 @@ NAN, INF = float("nan"), float("inf")
 
 
 @pytest.mark.parametrize("settings, named", [
-    ({"lr": NAN}, ["--lr="]),
-    ({"lr": 0.0}, ["--lr="]),
-    ({"inner_lr": INF}, ["--inner_lr="]),
-    ({"inner_lr": -1e-3}, ["--inner_lr="]),
+    ({"model_lr": NAN}, ["--lr="]),
+    ({"model_lr": 0.0}, ["--lr="]),
+    ({"critic_lr": INF}, ["--inner_lr="]),
+    ({"critic_lr": -1e-3}, ["--inner_lr="]),
     ({"eps": NAN}, ["--eps="]),
     ({"eps": 1.5}, ["--eps="]),
     ({"discount": NAN}, ["--discount="]),
@@ -28,23 +28,26 @@ NAN, INF = float("nan"), float("inf")
     ({"alpha": 0.0, "hard": True}, ["--alpha="]),
     ({"cg_damping": NAN}, ["--cg_damping="]),
     ({"cg_damping": -1.0}, ["--cg_damping="]),
-    ({"num_train_steps": 0}, ["--num_train_steps="]),
-    ({"num_train_steps": 500}, ["--init_steps", "--num_train_steps"]),  # init_steps 1000: nothing would train
-    ({"init_steps": -1}, ["--init_steps="]),
+    ({"max_steps": 0}, ["--num_train_steps="]),
+    ({"max_steps": 500}, ["--init_steps", "--num_train_steps"]),  # start_training 1000: nothing would train
+    ({"start_training": -1}, ["--init_steps="]),
     ({"hidden_dim": 0}, ["--hidden_dim="]),
     ({"model_hidden_dim": 0}, ["--model_hidden_dim="]),
     ({"batch_size": 0}, ["--batch_size="]),
-    ({"eval_frequency": 0}, ["--eval_frequency="]),
-    ({"log_frequency": 0}, ["--log_frequency="]),
-    ({"num_eval_episodes": 0}, ["--num_eval_episodes="]),
-    ({"num_Q_steps": 0}, ["--num_Q_steps="]),
-    ({"num_T_steps": 0}, ["--num_T_steps="]),
+    ({"eval_interval": 0}, ["--eval_frequency="]),
+    ({"log_interval": 0}, ["--log_frequency="]),
+    ({"eval_episodes": 0}, ["--num_eval_episodes="]),
+    ({"inner_steps": 0}, ["--num_Q_steps="]),
+    ({"outer_steps": 0}, ["--num_T_steps="]),
     ({"num_ensemble_vep": 0}, ["--num_ensemble_vep="]),
     ({"cg_maxiter": 0}, ["--cg_maxiter="]),
     ({"dim_distract": -1}, ["--dim_distract="]),
     ({"replay_capacity": -1}, ["--replay_capacity="]),
+    ({"algo": "dqn"}, ["--agent_type='dqn'"]),
+    ({"implicit": "gmres"}, ["implicit='gmres'", "--with_inv_jac"]),
 ])
 def test_each_bad_setting_is_refused_naming_its_flag(settings, named):
+    """Settings by library field; the messages name the CLI flag users type (``FLAG_NAMES``)."""
     with pytest.raises(ValueError) as err:
         SoftQConfig(**settings).validate()
     for name in named:
@@ -55,7 +58,7 @@ def test_each_bad_setting_is_refused_naming_its_flag(settings, named):
 
 def test_good_settings_pass():
     SoftQConfig().validate()
-    SoftQConfig(hard=True, alpha=1e-6, init_steps=200_000, eps=0.0, discount=1.0, tau=1.0, cg_damping=0.0).validate()
+    SoftQConfig(hard=True, alpha=1e-6, start_training=200_000, eps=0.0, discount=1.0, tau=1.0, cg_damping=0.0).validate()
 
 
 def _one_line_error(out, *needles):

@@ -8,8 +8,6 @@ where the inner solution and hence finite differences are not defined. The model
 (theta) keeps its hidden layers, with tanh so that finite differences see no kinks.
 """
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -25,8 +23,8 @@ from omd.soft_q.updates import omd_model_grad
 B, OBS, ACTIONS = 256, 4, 2
 
 
-def make(with_inv_jac):
-    config = SoftQConfig(with_inv_jac=with_inv_jac, model_hidden_dim=8, batch_size=B, init_steps=B,
+def make(implicit):
+    config = SoftQConfig(implicit=implicit, model_hidden_dim=8, batch_size=B, start_training=B,
                          cg_damping=0.0, cg_maxiter=200)
     agent = agent_lib.make_agent(config, obs_dim=OBS, num_actions=ACTIONS)
     nets = agent.nets._replace(
@@ -39,7 +37,7 @@ def make(with_inv_jac):
 
 def test_inverse_jacobian_gradient_matches_finite_differences_and_differs_from_identity():
     with jax.enable_x64(True):
-        config, agent = make(with_inv_jac=True)
+        config, agent = make(implicit="cg")
         to64 = lambda tree: jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), tree)
         init = agent_lib.init_state(agent, jax.random.key(0))
         k = jax.random.split(jax.random.key(1), 6)
@@ -96,8 +94,9 @@ def test_inverse_jacobian_gradient_matches_finite_differences_and_differs_from_i
             np.testing.assert_allclose(float(grad_flat @ d), float(fd), rtol=1e-3, atol=1e-7)
 
         # The paper's identity approximation is a different vector on the same problem.
-        _, identity_agent = make(with_inv_jac=False)
-        grad_id, _, _ = jax.jit(lambda t: omd_model_grad(identity_agent, with_model(t), batch, key, solve=newton_solve))(model)
+        _, identity_agent = make(implicit="identity")
+        identity_grad = jax.jit(lambda t: omd_model_grad(identity_agent, with_model(t), batch, key, solve=newton_solve))
+        grad_id, _, _ = identity_grad(model)
         g_id = ravel_pytree(grad_id)[0]
         cos = g_id @ grad_flat / (jnp.linalg.norm(g_id) * jnp.linalg.norm(grad_flat))
         assert float(cos) < 0.999

@@ -6,6 +6,7 @@ import os
 import runpy
 
 from omd.sac.config import RunConfig, SACConfig
+from omd.soft_q import config as soft_q_config
 from omd.soft_q.config import SoftQConfig
 from omd.sweep import flagcheck
 
@@ -24,10 +25,19 @@ def _same(a, b):
 
 
 def test_cartpole_flags_are_the_config_fields_with_the_same_defaults():
+    """Through ``FLAG_NAMES``, the library field -> CLI flag table that the CLI builds its config with."""
     flags = flag_defaults("cartpole/train.py")
-    for field in dataclasses.fields(SoftQConfig):
-        assert field.name in flags, f"SoftQConfig.{field.name} has no --{field.name} flag"
-        assert _same(flags[field.name], field.default), (field.name, flags[field.name], field.default)
+    fields = {f.name for f in dataclasses.fields(SoftQConfig)}
+    assert set(soft_q_config.FLAG_NAMES) <= fields, set(soft_q_config.FLAG_NAMES) - fields
+    defaults = soft_q_config.to_flags(SoftQConfig())  # keyed by flag, with the CLI's values
+    for field in sorted(fields):
+        name = soft_q_config.FLAG_NAMES.get(field, field)
+        assert name in flags, f"SoftQConfig.{field} has no --{name} flag"
+        assert _same(flags[name], defaults[name]), (field, name, flags[name], defaults[name])
+    assert soft_q_config.from_flags(flags) == SoftQConfig()
+    for implicit in ("identity", "cg"):  # the one field whose flag takes other values
+        config = SoftQConfig(implicit=implicit, max_steps=7)
+        assert soft_q_config.from_flags(soft_q_config.to_flags(config)) == config
 
 
 def test_mujoco_flags_config_file_and_configs_agree():

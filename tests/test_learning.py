@@ -30,7 +30,7 @@ from omd.soft_q import SoftQConfig, make_train
 # is about 15 s and 25 s (1,000 steps with one update cost 30 s for OMD).
 # ---------------------------------------------------------------------------------------------
 _CARTPOLE = {
-    # agent: (num_train_steps, threshold on the mean over seeds, threshold on every seed)
+    # agent: (max_steps, threshold on the mean over seeds, threshold on every seed)
     "mle": (5_000, 100.0, 60.0),
     "omd": (10_000, 50.0, 35.0),
 }
@@ -39,8 +39,8 @@ _CARTPOLE = {
 @pytest.mark.parametrize("agent_type", ["mle", "omd"])
 def test_cartpole_agent_learns(agent_type):
     steps, mean_threshold, seed_threshold = _CARTPOLE[agent_type]
-    # Budget-related changes only: num_train_steps (default 200,000) and eval/log frequency (1,000).
-    config = SoftQConfig(agent_type=agent_type, num_train_steps=steps, eval_frequency=500, log_frequency=500)
+    # Budget-related changes only: max_steps (default 200,000) and eval/log intervals (1,000).
+    config = SoftQConfig(algo=agent_type, max_steps=steps, eval_interval=500, log_interval=500)
     keys = jax.random.split(jax.random.key(0), 3)
     _, history = jax.jit(jax.vmap(make_train(config)))(keys)
     evals = np.concatenate([np.asarray(history["eval_return"]), np.asarray(history["final_eval_return"])[:, None]], 1)
@@ -164,7 +164,7 @@ def test_mujoco_omd_update_lowers_the_outer_loss():
 # arms), with the model learning or held at its initial parameters. The outer loss (loss_T, the
 # real-data Bellman error of the solved Q) is compared at the end on the same draw.
 #
-# Default hyper-parameters (batch_size 32 and init_steps 32 only for the small buffer). The inner
+# Default hyper-parameters (batch_size 32 and start_training 32 only for the small buffer). The inner
 # solve re-initialises Adam at every update (warm_opt off), so it is one sign-like step and the
 # frozen-model arm barely moves; OMD lowers the loss. Measured, start -> frozen -> OMD:
 #   0.563 -> 0.562 -> 0.528   0.300 -> 0.299 -> 0.294   0.357 -> 0.358 -> 0.343   0.829 -> 0.833 -> 0.779
@@ -172,7 +172,7 @@ def test_mujoco_omd_update_lowers_the_outer_loss():
 # ---------------------------------------------------------------------------------------------
 
 
-_CARTPOLE_OMD_CONFIG = SoftQConfig(agent_type="omd", batch_size=32, init_steps=32)
+_CARTPOLE_OMD_CONFIG = SoftQConfig(algo="omd", batch_size=32, start_training=32)
 
 
 def test_cartpole_omd_update_lowers_the_outer_loss():

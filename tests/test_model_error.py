@@ -8,7 +8,7 @@ from omd.soft_q import model_error, networks
 
 
 def test_initial_model_is_the_one_each_seed_starts_from():
-    config = SoftQConfig(model_hidden_dim=3, num_train_steps=1000)
+    config = SoftQConfig(model_hidden_dim=3, max_steps=1000)
     loop = make_loop(config)
     state = loop.init(jax.random.key(7))
     _, params = model_error.initial_model(config, loop.env.obs_dim, loop.env.num_actions, 7)

@@ -5,7 +5,7 @@ into one function (``jax.vmap`` it over seed keys); ``make_loop`` gives the
 pieces the CLI uses to log between chunks.
 """
 
-from omd.soft_q.config import AGENT_TYPES, SoftQConfig
+from omd.soft_q.config import ALGOS, SoftQConfig
 from omd.soft_q.training import Loop, RunState, boundaries, make_loop, make_train
 
-__all__ = ["AGENT_TYPES", "SoftQConfig", "Loop", "RunState", "boundaries", "make_loop", "make_train"]
+__all__ = ["ALGOS", "SoftQConfig", "Loop", "RunState", "boundaries", "make_loop", "make_train"]

@@ -36,8 +36,8 @@ def make_agent(config: SoftQConfig, obs_dim: int, num_actions: int) -> Agent:
     return Agent(
         config=config,
         nets=networks.make_networks(config, obs_dim, num_actions),
-        q_opt=optax.adam(config.inner_lr),
-        model_opt=optax.adam(config.lr),
+        q_opt=optax.adam(config.critic_lr),
+        model_opt=optax.adam(config.model_lr),
     )
 
 

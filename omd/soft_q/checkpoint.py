@@ -4,8 +4,8 @@ Both files are pickled dicts of plain numpy arrays (nested dicts for network
 parameters, the flax layout), readable without this library:
 
 agent (``--agent_path``, format ``omd.soft_q.agent/1``)
-    ``config`` (the SoftQConfig as a dict), ``params_Q`` and ``target_params_Q``
-    (both heads), ``params_T`` (``next_state`` and, unless --no_learn_reward,
+    ``config`` (the SoftQConfig keyed by CLI flag name: ``config.to_flags``),
+    ``params_Q`` and ``target_params_Q`` (both heads), ``params_T`` (``next_state`` and, unless --no_learn_reward,
     ``reward``), ``params_vep`` (VEP's random value ensemble, else None),
     ``step`` (environment steps trained).
 
@@ -17,7 +17,6 @@ buffer (``--data_path``, format ``omd.soft_q.buffer/1``)
 
 from __future__ import annotations
 
-import dataclasses
 import pickle
 from typing import Any
 
@@ -27,7 +26,7 @@ import numpy as np
 from omd import checkpoint as atomic
 from omd import replay
 from omd.soft_q.agent import AgentState
-from omd.soft_q.config import SoftQConfig
+from omd.soft_q.config import SoftQConfig, from_flags, to_flags
 
 AGENT_FORMAT = "omd.soft_q.agent/1"
 BUFFER_FORMAT = "omd.soft_q.buffer/1"
@@ -55,7 +54,7 @@ def save_agent(path: str, config: SoftQConfig, state: AgentState, step: int) -> 
     to_np = lambda tree: jax.tree.map(np.asarray, jax.device_get(tree))
     _write(path, {
         "format": AGENT_FORMAT,
-        "config": dataclasses.asdict(config),
+        "config": to_flags(config),
         "params_Q": to_np(state.q.params),
         "target_params_Q": to_np(state.q.target_params),
         "params_T": to_np(state.model.params),
@@ -67,7 +66,7 @@ def save_agent(path: str, config: SoftQConfig, state: AgentState, step: int) -> 
 def load_agent(path: str) -> tuple[SoftQConfig, dict[str, Any]]:
     """The saved config and parameters (numpy trees, keys as in the module docstring)."""
     payload = _read(path, AGENT_FORMAT)
-    config = SoftQConfig(**payload["config"])
+    config = from_flags(payload["config"])
     return config, {k: payload[k] for k in ("params_Q", "target_params_Q", "params_T", "params_vep", "step")}
 
 

@@ -1,37 +1,64 @@
-"""The soft-Q agents' configuration: one frozen dataclass, fields named after the CLI flags."""
+"""The soft-Q agents' configuration: one frozen dataclass.
+
+Field names follow the MuJoCo suite's (``omd/sac/config.py``); the CLI keeps the original
+flag names. ``FLAG_NAMES`` maps one to the other: ``cartpole/train.py`` builds the config
+through it (``from_flags``), and validation messages name the flag a user types.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, Mapping
 
 from omd.config import check_choice
 from omd.guard import check_range
 
-AGENT_TYPES = ("omd", "mle", "vep")
+ALGOS = ("omd", "mle", "vep")
+IMPLICIT = ("identity", "cg")  # the implicit gradient: the paper's identity approximation, or CG (--with_inv_jac)
+
+# Library field -> CLI flag (the original cartpole/train.py names), where they differ.
+FLAG_NAMES = {
+    "algo": "agent_type",
+    "max_steps": "num_train_steps",
+    "start_training": "init_steps",
+    "eval_interval": "eval_frequency",
+    "log_interval": "log_frequency",
+    "eval_episodes": "num_eval_episodes",
+    "inner_steps": "num_Q_steps",
+    "outer_steps": "num_T_steps",
+    "model_lr": "lr",
+    "critic_lr": "inner_lr",
+    "implicit": "with_inv_jac",  # a boolean flag: True is "cg"
+}
+
+
+def flag(field: str) -> str:
+    """The CLI flag of a config field, as users type it (``flag("inner_steps") == "--num_Q_steps"``)."""
+    return "--" + FLAG_NAMES.get(field, field)
 
 
 @dataclasses.dataclass(frozen=True)
 class SoftQConfig:
     """Everything that changes what is computed. Defaults are the original CartPole defaults."""
 
-    agent_type: str = "omd"
+    algo: str = "omd"
     env_name: str = "CartPole-v1"
     dim_distract: int = 0
-    num_train_steps: int = 200_000
+    max_steps: int = 200_000
     hidden_dim: int = 32
     model_hidden_dim: int = 32
     batch_size: int = 256
-    init_steps: int = 1000
-    eval_frequency: int = 1000
-    log_frequency: int = 1000
-    num_eval_episodes: int = 10
-    num_Q_steps: int = 1  # K, inner value steps per model update
-    num_T_steps: int = 1  # model updates per environment step
+    start_training: int = 1000
+    eval_interval: int = 1000
+    log_interval: int = 1000
+    eval_episodes: int = 10
+    inner_steps: int = 1  # K, value steps per model update
+    outer_steps: int = 1  # model updates per environment step
     num_ensemble_vep: int = 5
     eps: float = 0.1
     discount: float = 0.99
-    lr: float = 1e-3  # model (outer) Adam learning rate
-    inner_lr: float = 3e-4  # value (inner) Adam learning rate
+    model_lr: float = 1e-3  # model (outer) Adam learning rate
+    critic_lr: float = 3e-4  # value (inner) Adam learning rate
     alpha: float = 0.01
     tau: float = 0.01
     hard: bool = False
@@ -40,36 +67,35 @@ class SoftQConfig:
     no_warm: bool = False
     warm_opt: bool = False
     no_double: bool = False
-    with_inv_jac: bool = False
+    implicit: str = "identity"
     cg_damping: float = 1e-5
     cg_maxiter: int = 100
-    replay_capacity: int = 0  # 0: num_train_steps (the original), so nothing is ever overwritten
+    replay_capacity: int = 0  # 0: max_steps (the original), so nothing is ever overwritten
 
     @property
     def capacity(self) -> int:
-        return self.replay_capacity or max(self.num_train_steps, 1)
+        return self.replay_capacity or max(self.max_steps, 1)
 
     @property
     def num_q_heads(self) -> int:
         return 1 if self.no_double else 2
-
-    @property
-    def implicit_method(self) -> str:
-        return "cg" if self.with_inv_jac else "identity"
 
     def validate(self) -> "SoftQConfig":
         """Raise ``ValueError`` naming the flag and its allowed range for impossible or meaningless settings.
 
         Every numeric setting must be finite and in range before anything is computed.
         """
-        check_choice("agent_type", self.agent_type, AGENT_TYPES)
-        at_least = {  # name: smallest allowed value
-            "num_train_steps": 1, "hidden_dim": 1, "model_hidden_dim": 1, "batch_size": 1, "eval_frequency": 1,
-            "log_frequency": 1, "num_eval_episodes": 1, "num_Q_steps": 1, "num_T_steps": 1, "num_ensemble_vep": 1,
-            "cg_maxiter": 1, "init_steps": 0, "dim_distract": 0, "replay_capacity": 0,
+        check_choice(FLAG_NAMES["algo"], self.algo, ALGOS)
+        if self.implicit not in IMPLICIT:
+            raise ValueError(f"implicit={self.implicit!r} is not supported; choose one of {IMPLICIT} "
+                             f"({flag('implicit')} selects 'cg').")
+        at_least = {  # field: smallest allowed value
+            "max_steps": 1, "hidden_dim": 1, "model_hidden_dim": 1, "batch_size": 1, "eval_interval": 1,
+            "log_interval": 1, "eval_episodes": 1, "inner_steps": 1, "outer_steps": 1, "num_ensemble_vep": 1,
+            "cg_maxiter": 1, "start_training": 0, "dim_distract": 0, "replay_capacity": 0,
         }
         for name, low in at_least.items():
-            check_range(f"--{name}", getattr(self, name), low)
+            check_range(flag(name), getattr(self, name), low)
         try:
             check_range("--eps", self.eps, 0.0, 1.0)
         except ValueError as err:
@@ -77,28 +103,47 @@ class SoftQConfig:
         check_range("--discount", self.discount, 0.0, 1.0)
         check_range("--tau", self.tau, 0.0, 1.0, low_open=True)
         check_range("--alpha", self.alpha, 0.0, low_open=True)  # also with --hard: the entropy_Q metric divides by it
-        check_range("--lr", self.lr, 0.0, low_open=True)
-        check_range("--inner_lr", self.inner_lr, 0.0, low_open=True)
+        check_range(flag("model_lr"), self.model_lr, 0.0, low_open=True)
+        check_range(flag("critic_lr"), self.critic_lr, 0.0, low_open=True)
         check_range("--cg_damping", self.cg_damping, 0.0)
-        if self.prob_model and self.agent_type == "vep":
+        algo, max_steps, start, batch = flag("algo"), flag("max_steps"), flag("start_training"), "--batch_size"
+        if self.prob_model and self.algo == "vep":
             raise ValueError(
-                "--prob_model cannot be combined with --agent_type vep: VEP matches random value functions on "
-                "deterministic next-state predictions. Drop --prob_model, or use --agent_type omd or mle."
+                f"--prob_model cannot be combined with {algo} vep: VEP matches random value functions on "
+                f"deterministic next-state predictions. Drop --prob_model, or use {algo} omd or mle."
             )
-        if self.init_steps > self.num_train_steps:
+        if self.start_training > self.max_steps:
             raise ValueError(
-                f"--init_steps {self.init_steps} is larger than --num_train_steps {self.num_train_steps}: the run "
-                "would end before its first update. Lower --init_steps or raise --num_train_steps."
+                f"{start} {self.start_training} is larger than {max_steps} {self.max_steps}: the run "
+                f"would end before its first update. Lower {start} or raise {max_steps}."
             )
-        if self.batch_size > self.init_steps:
+        if self.batch_size > self.start_training:
             raise ValueError(
-                f"--batch_size {self.batch_size} is larger than --init_steps {self.init_steps}, the number of "
-                "transitions collected before the first update. Raise --init_steps to at least --batch_size "
-                "or lower --batch_size."
+                f"{batch} {self.batch_size} is larger than {start} {self.start_training}, the number of "
+                f"transitions collected before the first update. Raise {start} to at least {batch} "
+                f"or lower {batch}."
             )
         if self.capacity < self.batch_size:
             raise ValueError(
-                f"The replay capacity ({self.capacity}) is smaller than --batch_size {self.batch_size}; "
-                "raise --replay_capacity (0 means --num_train_steps) or lower --batch_size."
+                f"The replay capacity ({self.capacity}) is smaller than {batch} {self.batch_size}; "
+                f"raise --replay_capacity (0 means {max_steps}) or lower {batch}."
             )
         return self
+
+
+def to_flags(config: SoftQConfig) -> dict[str, Any]:
+    """The config keyed by CLI flag name, with the CLI's values (``--with_inv_jac`` a boolean)."""
+    values = {FLAG_NAMES.get(k, k): v for k, v in dataclasses.asdict(config).items()}
+    values[FLAG_NAMES["implicit"]] = config.implicit == "cg"
+    return values
+
+
+def from_flags(source: Any) -> SoftQConfig:
+    """The config from values keyed by CLI flag name: parsed absl flags, or a dict such as ``to_flags``'s.
+
+    A missing flag raises (``KeyError`` / ``AttributeError`` naming it) rather than falling back to a default.
+    """
+    get = source.__getitem__ if isinstance(source, Mapping) else lambda name: getattr(source, name)
+    values = {f.name: get(FLAG_NAMES.get(f.name, f.name)) for f in dataclasses.fields(SoftQConfig)}
+    values["implicit"] = "cg" if values["implicit"] else "identity"
+    return SoftQConfig(**values)

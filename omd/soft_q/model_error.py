@@ -15,6 +15,7 @@ Each row: hidden size, mean ± standard error over seeds x buffers.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import csv
 import math
 import sys
@@ -48,7 +49,7 @@ def random_model_table(config: SoftQConfig, buffers: list[dict[str, np.ndarray]]
     env = classic.make(config.env_name, config.dim_distract)
     rows = []
     for hidden in hidden_dims:
-        cfg = SoftQConfig(**{**config.__dict__, "model_hidden_dim": hidden})
+        cfg = dataclasses.replace(config, model_hidden_dim=hidden)
         values = []
         for seed in seeds:
             nets, params = initial_model(cfg, env.obs_dim, env.num_actions, seed)

@@ -44,7 +44,7 @@ def make_networks(config: SoftQConfig, obs_dim: int, num_actions: int) -> Networ
         q=Ensemble(num=config.num_q_heads, hidden_dims=hidden, out_dim=num_actions),
         next_state=MLP(model_hidden, state_out),
         reward=None if config.no_learn_reward else MLP(model_hidden, 1),
-        vep=Ensemble(num=config.num_ensemble_vep, hidden_dims=hidden, out_dim=1) if config.agent_type == "vep" else None,
+        vep=Ensemble(num=config.num_ensemble_vep, hidden_dims=hidden, out_dim=1) if config.algo == "vep" else None,
         obs_dim=obs_dim,
         num_actions=num_actions,
     )

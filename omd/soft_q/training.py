@@ -3,7 +3,7 @@
 A run is split at every evaluation and log boundary. Between two boundaries one
 compiled call, ``run_steps(state, t0, t1)``, performs every environment step:
 act, step the JAX environment, insert into the replay buffer, and (once
-``init_steps`` transitions are collected) one model/value update per step. The
+``start_training`` transitions are collected) one model/value update per step. The
 loop is a ``fori_loop`` with dynamic bounds (a scan whose length is an argument),
 so a single compilation serves every chunk length. Metrics are summed on the
 device and reach the host once per chunk.
@@ -79,7 +79,7 @@ def make_loop(config: SoftQConfig) -> Loop:
     config = config.validate()
     env = classic.make(config.env_name, config.dim_distract)
     agent = agent_lib.make_agent(config, env.obs_dim, env.num_actions)
-    update = UPDATES[config.agent_type]
+    update = UPDATES[config.algo]
 
     @jax.custom_batching.custom_vmap
     def init(key: jax.Array) -> RunState:
@@ -116,7 +116,7 @@ def make_loop(config: SoftQConfig) -> Loop:
         key, key_act, key_explore, key_random, key_env, key_update = jax.random.split(state.key, 6)
         policy_action = agent_lib.act(agent, state.agent.q.params, state.obs, key_act)
         random_action = jax.random.randint(key_random, (), 0, env.num_actions, jnp.int32)
-        explore = (t < config.init_steps) | (jax.random.uniform(key_explore) < config.eps)
+        explore = (t < config.start_training) | (jax.random.uniform(key_explore) < config.eps)
         action = jnp.where(explore, random_action, policy_action)
         out, env_state = env.step(key_env, state.env_state, action)
         done = out.terminated | out.truncated
@@ -128,8 +128,8 @@ def make_loop(config: SoftQConfig) -> Loop:
             "not_done": 1.0 - done.astype(jnp.float32),
             "not_done_no_max": 1.0 - out.terminated.astype(jnp.float32),
         })
-        # The t-th step leaves t + 1 transitions stored; learning starts once init_steps are.
-        learn = t + 1 >= config.init_steps
+        # The t-th step leaves t + 1 transitions stored; learning starts once start_training are.
+        learn = t + 1 >= config.start_training
         agent_state, metrics = jax.lax.cond(
             learn, lambda s: update(agent, s, buffer, key_update), no_update, state.agent
         )
@@ -163,49 +163,49 @@ def make_loop(config: SoftQConfig) -> Loop:
 
     def evaluate_state(state: RunState, index: Any) -> jax.Array:
         key = jax.random.fold_in(state.eval_key, index)
-        return evaluate(agent, env, state.agent.q.params, key, config.num_eval_episodes)
+        return evaluate(agent, env, state.agent.q.params, key, config.eval_episodes)
 
     # Jitted so that every leaf is its own buffer, which donating the state requires.
     return Loop(config, env, agent, jax.jit(init), run_steps, evaluate_state, step)
 
 
 def boundaries(config: SoftQConfig) -> list[int]:
-    """Steps at which the host evaluates or logs (always including 0 and ``num_train_steps``)."""
-    n = config.num_train_steps
+    """Steps at which the host evaluates or logs (always including 0 and ``max_steps``)."""
+    n = config.max_steps
     points = {0, n}
-    points.update(range(0, n, config.eval_frequency))
-    points.update(range(0, n, config.log_frequency))
+    points.update(range(0, n, config.eval_interval))
+    points.update(range(0, n, config.log_interval))
     return sorted(points)
 
 
 def make_train(config: SoftQConfig) -> Callable[[jax.Array], tuple[RunState, dict]]:
     """``train(key) -> (final_state, history)``: a whole run as one compiled function.
 
-    The run is cut into segments of ``gcd(eval_frequency, log_frequency)`` steps;
+    The run is cut into segments of ``gcd(eval_interval, log_interval)`` steps;
     ``history["eval_return"]`` holds one entry per segment (NaN where no
-    evaluation was due, i.e. the step is not a multiple of ``eval_frequency``),
+    evaluation was due, i.e. the step is not a multiple of ``eval_interval``),
     ``history["steps"]`` the step at the start of each segment,
     ``history["final_eval_return"]`` the evaluation after the last step, and
     ``history["sums"]`` the metric sums of each segment.
     """
     loop = make_loop(config)
-    n = config.num_train_steps
-    seg = math.gcd(config.eval_frequency, config.log_frequency)
+    n = config.max_steps
+    seg = math.gcd(config.eval_interval, config.log_interval)
     num_segments = max(1, -(-n // seg))
 
     def train(key: jax.Array) -> tuple[RunState, dict]:
         def segment(state, i):
             t0 = i * seg
             t1 = jnp.minimum(t0 + seg, n)
-            due = t0 % config.eval_frequency == 0
+            due = t0 % config.eval_interval == 0
             eval_return = jax.lax.cond(
-                due, lambda s: loop.evaluate(s, t0 // config.eval_frequency), lambda s: jnp.float32(jnp.nan), state
+                due, lambda s: loop.evaluate(s, t0 // config.eval_interval), lambda s: jnp.float32(jnp.nan), state
             )
             state, sums = loop.run_steps(state, t0, t1)
             return state, {"steps": t0, "eval_return": eval_return, "sums": sums}
 
         state, history = jax.lax.scan(segment, loop.init(key), jnp.arange(num_segments))
-        history["final_eval_return"] = loop.evaluate(state, -(-n // config.eval_frequency))
+        history["final_eval_return"] = loop.evaluate(state, -(-n // config.eval_interval))
         return state, history
 
     return train

@@ -1,4 +1,4 @@
-"""The three sibling updates, one per environment step: ``UPDATES[agent_type](agent, state, buf, key)``.
+"""The three sibling updates, one per environment step: ``UPDATES[algo](agent, state, buf, key)``.
 
 - ``omd``: the value function is trained only on model predictions (K inner
   Adam steps from the current w); the model gets the gradient of the real-data
@@ -51,7 +51,7 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: losses.Batch, key: ja
     The inner solve starts from ``state.q`` (as ``omd_update`` prepared it: warm or fresh
     parameters, kept or reset Adam statistics) and the model is ``state.model``; ``key``
     draws a Gaussian model's noise. ``solve(w0, theta) -> (w, (q_state, metrics))``
-    defaults to K = num_Q_steps Adam steps on the model's Bellman error; tests pass an
+    defaults to K = inner_steps Adam steps on the model's Bellman error; tests pass an
     exact solver. The inner objective holds the target fixed at ``state.q.target_params``
     (the w-bar the inner steps start from); the outer loss is the real-data Bellman error
     of w* against the target after the inner steps, as in the original.
@@ -66,14 +66,14 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: losses.Batch, key: ja
 
     def adam_solve(w0, theta):
         mb, _ = losses.model_batch(agent.nets, cfg, theta, batch, noise)
-        solved, metrics = value_steps(agent, start.replace(params=w0), mb, cfg.num_Q_steps)
+        solved, metrics = value_steps(agent, start.replace(params=w0), mb, cfg.inner_steps)
         return solved.params, (solved, metrics)
 
-    options = {"damping": cfg.cg_damping, "maxiter": cfg.cg_maxiter} if cfg.with_inv_jac else {}
+    options = {"damping": cfg.cg_damping, "maxiter": cfg.cg_maxiter} if cfg.implicit == "cg" else {}
 
     def outer(theta):
         w_star, (solved, metrics) = implicit.argmin_solve(
-            inner_loss, solve or adam_solve, start.params, theta, method=cfg.implicit_method, **options
+            inner_loss, solve or adam_solve, start.params, theta, method=cfg.implicit, **options
         )
         loss, _ = losses.q_loss(agent.nets, cfg, w_star, solved.target_params, batch)
         return loss, (solved, metrics)
@@ -109,7 +109,7 @@ def repeat(step: Callable, carry: Any, key: jax.Array, num: int):
 
 
 def _model_fit_update(model_loss: Callable) -> Callable:
-    """MLE and VEP: ``num_T_steps`` model steps, then ``num_Q_steps`` value steps on model predictions.
+    """MLE and VEP: ``outer_steps`` model steps, then ``inner_steps`` value steps on model predictions.
 
     Each step draws its own batch, as in the original.
     """
@@ -126,7 +126,7 @@ def _model_fit_update(model_loss: Callable) -> Callable:
             )
             return model.apply_gradients(grads=grads), {"loss_T": loss, **errors}
 
-        model, model_metrics = repeat(model_step, state.model, key_model, cfg.num_T_steps)
+        model, model_metrics = repeat(model_step, state.model, key_model, cfg.outer_steps)
 
         def q_step(q, key_t):
             key_b, key_n = jax.random.split(key_t)
@@ -134,7 +134,7 @@ def _model_fit_update(model_loss: Callable) -> Callable:
             mb, _ = losses.model_batch(agent.nets, cfg, model.params, batch, _model_noise(agent, key_n, batch))
             return value_steps(agent, q, mb, 1)
 
-        q, q_metrics = repeat(q_step, state.q, key_value, cfg.num_Q_steps)
+        q, q_metrics = repeat(q_step, state.q, key_value, cfg.inner_steps)
         return state.replace(q=q, model=model), {**q_metrics, **model_metrics}
 
     return update
@@ -150,8 +150,8 @@ def _vep_loss(agent: Agent, state: AgentState, model: Any, batch: losses.Batch, 
 
 
 def _omd_updates(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Array):
-    """``num_T_steps`` OMD updates, each with its own batch and K inner steps."""
-    return repeat(lambda s, k: omd_update(agent, s, buf, k), state, key, agent.config.num_T_steps)
+    """``outer_steps`` OMD updates, each with its own batch and K inner steps."""
+    return repeat(lambda s, k: omd_update(agent, s, buf, k), state, key, agent.config.outer_steps)
 
 
 UPDATES: dict[str, Callable] = {
