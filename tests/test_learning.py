@@ -26,8 +26,8 @@ from omd.soft_q import SoftQConfig, make_train
 # OMD learns more slowly (README: 421 at 200k steps). 5,000 steps is not enough (one seed of
 # four was still at 27 at best). 10,000 steps, the test's 3 vmapped seeds: last-5 means 90, 92,
 # 90; 5 vmapped seeds: 138, 65, 141, 207, 80.
-# CPU cost (user time on a 2-core machine): MLE about 30 s, OMD about 55 s, of which compilation
-# is about 15 s and 25 s (1,000 steps with one update cost 30 s for OMD).
+# The budgets are the shortest that separate learning from chance, so that the test stays cheap on
+# a 2-core CPU (its cost: docs/performance.md, "CartPole suite: what the tests cost").
 # ---------------------------------------------------------------------------------------------
 _CARTPOLE = {
     # agent: (max_steps, threshold on the mean over seeds, threshold on every seed)
@@ -168,7 +168,7 @@ def test_mujoco_omd_update_lowers_the_outer_loss():
 # solve re-initialises Adam at every update (warm_opt off), so it is one sign-like step and the
 # frozen-model arm barely moves; OMD lowers the loss. Measured, start -> frozen -> OMD:
 #   0.563 -> 0.562 -> 0.528   0.300 -> 0.299 -> 0.294   0.357 -> 0.358 -> 0.343   0.829 -> 0.833 -> 0.779
-#   (OMD / frozen: 0.94 0.98 0.96 0.94). About 20 s of CPU, nearly all compilation.
+#   (OMD / frozen: 0.94 0.98 0.96 0.94). Its cost (nearly all compilation): docs/performance.md.
 # ---------------------------------------------------------------------------------------------
 
 
