@@ -170,20 +170,6 @@ def test_the_loop_hands_its_metrics_and_snapshots_to_callbacks_and_writes_no_fil
     assert int(state.sac.critic.step) == 161
 
 
-def test_resumes_a_checkpoint_with_the_single_evaluation_env_of_earlier_versions(tmp_path):
-    from omd import checkpoint
-
-    agent = _tiny_agent(algo="sac")
-    whole = train_and_save(agent, _tiny_run(tmp_path / "whole"))
-    train_and_save(agent, _tiny_run(tmp_path / "cut"), stop_after=170)
-    path = str(tmp_path / "cut" / "42" / "checkpoint.msgpack")
-    saved = checkpoint.load(path)
-    saved["eval_env"] = saved.pop("eval_envs")["0"]
-    checkpoint.save(path, saved)
-    resumed = train_and_save(agent, _tiny_run(tmp_path / "cut"))
-    assert resumed["eval_rows"] == whole["eval_rows"]
-
-
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     from omd import checkpoint
 

@@ -124,6 +124,21 @@ def test_a_truncated_checkpoint_is_named_with_the_way_out(done):
     assert str(ckpt) in proc.stderr and "unreadable" in proc.stderr and "--save_dir" in proc.stderr
 
 
+def test_a_checkpoint_of_an_earlier_version_is_refused_in_one_line_naming_the_ways_out(done):
+    ckpt = done / "42" / "checkpoint.msgpack"
+    saved = checkpoint.load(str(ckpt))
+    del saved["format"]  # as checkpoints written before the format version was recorded
+    checkpoint.save(str(ckpt), saved)
+    before = _snapshot(done)
+    proc = _cli([f"--save_dir={done}", *TINY, "--config.algo=sac", "--max_steps=200"])
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: {ckpt} was written by an earlier version of this code"), line
+    assert "finish that run with the version that started it" in line and "--overwrite" in line
+    assert str(done / "42.old-1") in line and "nothing is lost" in line
+    assert _snapshot(done) == before
+
+
 def test_finished_results_without_checkpoint_are_refused_then_moved_aside(done):
     (done / "42" / "checkpoint.msgpack").unlink()  # users delete checkpoints: each holds the whole replay buffer
     before = _snapshot(done)

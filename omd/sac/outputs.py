@@ -14,7 +14,8 @@ Outputs under ``save_dir``:
 Outputs are never deleted. A seed whose outputs cannot be resumed (no checkpoint:
 a finished run whose checkpoint was removed, or other settings) is refused unless
 ``overwrite`` is set, which first moves them to ``save_dir/<seed>.old-<n>/``; so is a
-checkpoint written with other settings. The one exception is a run with the same settings that stopped
+checkpoint written with other settings or by an earlier version of this code (its
+``format`` differs). The one exception is a run with the same settings that stopped
 before its first checkpoint: it starts again from step 0, its partial outputs moved
 aside the same way. A run whose metrics turn non-finite stops at the next log or
 checkpoint boundary (``omd.guard.NonFiniteError``) and writes no checkpoint after that.
@@ -45,6 +46,9 @@ from omd.sac.train import check_buffer_fits, make_envs, train
 from omd.stop import StopRequest
 
 CHECKPOINT = "checkpoint.msgpack"
+# The layout of checkpoint.msgpack: raise it whenever the saved state's structure changes.
+# 2: the agent state as omd.train_state.TrainStates. (Checkpoints without "format" are 1.)
+CHECKPOINT_FORMAT = 2
 RUN_INFO = "run.json"  # the settings that wrote the outputs, and whether that run finished
 LOGS = ("train.csv", "eval.csv")
 CSV_KINDS = ("train", "eval")  # the progress kinds written to <seed>/<kind>.csv, each row led by its step
@@ -112,6 +116,15 @@ def _claim_outputs(run: config_lib.RunConfig, fingerprint: dict, ckpt_path: str,
         return None
     if os.path.exists(ckpt_path):
         saved = checkpoint.load(ckpt_path)
+        version = int(saved.get("format", 1))
+        if version != CHECKPOINT_FORMAT:
+            which = "an earlier" if version < CHECKPOINT_FORMAT else "a later"
+            raise ValueError(
+                f"{ckpt_path} was written by {which} version of this code (checkpoint format {version}, this "
+                f"code reads {CHECKPOINT_FORMAT}); finish that run with the version that started it, or pass "
+                f"--overwrite to move the outputs of seed {run.seed} to {_aside_dir(run.save_dir, run.seed)} "
+                f"(nothing is lost) and start again."
+            )
         host = json.loads(saved["host"])
         if host["fingerprint"] != fingerprint:
             diff = sorted(k for k in fingerprint if host["fingerprint"].get(k) != fingerprint[k])
@@ -185,9 +198,8 @@ def train_and_save(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, s
     if saved is not None:
         host = json.loads(saved["host"])
         counters = {k: v for k, v in host.items() if k not in ("fingerprint", "capacity")}
-        resume = {**{k: saved[k] for k in ("agent", "buffer", "env", "obs", "action")}, "counters": counters,
-                  # Checkpoints written before evaluations ran in lockstep hold one evaluation env.
-                  "eval_envs": saved["eval_envs"] if "eval_envs" in saved else {"0": saved["eval_env"]}}
+        resume = {**{k: saved[k] for k in ("agent", "buffer", "env", "eval_envs", "obs", "action")},
+                  "counters": counters}
         for name in LOGS:
             with open(os.path.join(seed_dir, name), "w", newline="") as f:
                 f.write(saved["logs"][name])
@@ -218,7 +230,7 @@ def train_and_save(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, s
     def save_checkpoint(step: int, snapshot: dict[str, Any]) -> None:
         host = {**snapshot.pop("counters"), "fingerprint": fingerprint, "capacity": run.capacity}
         logs = {name: _read(os.path.join(seed_dir, name)) for name in LOGS}
-        checkpoint.save(ckpt_path, {**snapshot, "logs": logs, "host": json.dumps(host)})
+        checkpoint.save(ckpt_path, {**snapshot, "logs": logs, "host": json.dumps(host), "format": CHECKPOINT_FORMAT})
         if step == run.max_steps:
             _write_run_info(info_path, fingerprint, finished=True)
 
