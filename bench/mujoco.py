@@ -111,8 +111,8 @@ def setup(algo: str, kind: str, capacity: int, env_name: str,
     carry = run(20, state, buffer, obs, action)  # compile and warm up
 
     def timed(steps: int) -> tuple[float, float]:
-        # The median over windows: on a shared 2-core VM, bursts of outside load swing a
-        # single long window by 20% or more.
+        # The median over windows, because bursts of outside load on a shared machine swing a single
+        # long window (docs/performance.md, "MuJoCo suite").
         nonlocal carry
         rates, shares = [], []
         for _ in range(max(1, steps // WINDOW)):

@@ -1,13 +1,12 @@
 """A pytree as one vector per dtype, for compiled calls that cross the host often.
 
 Each leaf passed to or returned by a jitted call is a device buffer that the runtime
-tracks on every call. On a GPU host that bookkeeping dominates a small-batch update: the
-MuJoCo agent state has 69 leaves, and on an H100 machine each buffer in or out added
-about 2-6 us to a call's dispatch. Packed as one vector per dtype (three for that state),
-the call passes three; XLA fuses the slicing and concatenation inside the call. On CPU
-copying the weight matrices into a vector costs more than their buffers do, so there only
-the small leaves are packed (``max_size``): biases, Adam counts, the temperature and the
-key, 43 of those 69 leaves, leaving 29 buffers.
+tracks on every call, so a call's dispatch grows with its leaves; on a GPU host that
+bookkeeping dominates a small-batch update. Packed as one vector per dtype, the call
+passes a few; XLA fuses the slicing and concatenation inside the call. On CPU copying the
+weight matrices into a vector costs more than their buffers do, so there only the small
+leaves are packed (``max_size``): biases, step and Adam counts, the temperature and the
+key. Measurements: ``docs/performance.md``, "MuJoCo suite".
 """
 
 from __future__ import annotations

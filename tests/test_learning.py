@@ -53,7 +53,7 @@ def test_cartpole_agent_learns(agent_type):
 
 
 # ---------------------------------------------------------------------------------------------
-# SAC on InvertedPendulum-v5 (omd.sac, the host loop of mujoco/train.py).
+# SAC on InvertedPendulum-v5 (omd.sac.train, the loop of mujoco/train.py).
 #
 # Budget-related changes: hidden_dims 64,64 (default 256,256) and batch_size 64 (256), 4,000
 # steps, learning from step 500, evaluation every 500 steps over 5 episodes. The untrained actor
@@ -61,8 +61,8 @@ def test_cartpole_agent_learns(agent_type):
 #   seed 0: 25, 24, 46, 89, 86, 123, 120, 123   (last-3 mean 122)
 #   seed 1: 16, 22, 36, 55, 62, 88, 82, 102     (91)
 #   seed 2: 13, 36, 79, 72, 76, 89, 91, 86      (89)
-# CPU time about 22 s a seed (compilation included). With the default nets and batch, 5,000
-# steps reached 18, 105, 142, 110, 103 (seed 0) at three times the cost.
+# The smaller nets and batch keep the test cheap (its cost: docs/performance.md, "MuJoCo suite");
+# with the defaults, 5,000 steps reached 18, 105, 142, 110, 103 (seed 0) at three times the cost.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -96,7 +96,7 @@ def test_sac_learns_inverted_pendulum(tmp_path):
 # critic barely depend on the model). Measured, outer loss at start -> frozen model -> OMD:
 #   seed 0: 95.9 -> 58.2 -> 52.4   seed 1: 37.3 -> 28.6 -> 28.1
 #   seed 2: 17.1 -> 14.1 -> 11.3   seed 3: 34.3 -> 29.3 -> 23.8    (OMD / frozen: 0.90 0.98 0.80 0.81)
-# About 18 s of CPU, nearly all compilation.
+# Nearly all of its cost is compilation (docs/performance.md, "MuJoCo suite").
 # ---------------------------------------------------------------------------------------------
 _OBS, _ACT, _B, _STEPS = 3, 2, 32, 30
 

@@ -120,7 +120,6 @@ def test_omd_model_gradient_matches_finite_differences(method):
 
 @pytest.mark.parametrize("algo", ["omd", "sac"])
 def test_fused_two_call_and_flat_steps_store_the_transition_and_agree(algo, monkeypatch):
-    from omd import replay
     from omd.sac import env_step as env_step_lib
     from omd.sac.env_step import init_buffer, make_env_step
 

@@ -1,4 +1,5 @@
-"""The per-environment-step compiled calls.
+"""The per-environment-step compiled calls (the measurements behind each choice here:
+``docs/performance.md``, "MuJoCo suite").
 
 The host packs each step's transition and next observation into one float32 vector,
 so the store costs one host-to-device copy instead of five. Where the compiled calls
@@ -7,24 +8,17 @@ run depends on the backend:
 - CPU: two calls. ``store`` writes the transition into the device replay buffer in
   place (donated); ``learn_and_act`` samples the step's ``outer_steps`` batches,
   runs the updates (inside one ``lax.scan``) and returns the next action. Fused
-  into one program, XLA:CPU copies the whole donated buffer every step (tens of
-  milliseconds at a capacity of 1M) instead of writing it in place: it fuses the
-  insert into the sampling gather, which then reads the old buffer while the insert
-  overwrites it. Sampling inside a ``lax.cond`` stops that fusion and the copy, but
-  measured no faster than two calls (the second call costs about 90 us of a 4.8 ms
-  SAC step), so CPUs keep two.
-- GPU: one call, ``store_learn_and_act``, that does both; it writes in place
-  there, and the call saved is a dispatch and a wait on the host (with the packing,
-  OMD on an H100 went from 688 to 1,035 updates/s in ``bench/mujoco.py``). The calls
-  also take the agent state as one vector per dtype (``flat``, ``omd.flat``): a call's
-  host dispatch there grows with the device buffers it passes, and the 69 leaves of the
-  state in and out cost more than packing them (OMD 1,210 against 915 updates/s, SAC
-  1,411 against 889, in one run on an H100).
+  into one program, XLA:CPU copies the whole donated buffer every step instead of
+  writing it in place, because it fuses the insert into the sampling gather, which
+  then reads the old buffer while the insert overwrites it. (Sampling inside a
+  ``lax.cond`` stops that fusion and the copy, but is no faster than two calls.)
+- GPU: one call, ``store_learn_and_act``, that does both: it writes in place there,
+  and the call saved is a dispatch and a wait on the host.
 
-On CPU, dispatch also grows with the buffers (about 3 us each right after an update, with
-the host's caches cold), but copying the weight matrices into a vector costs more there,
-so only leaves of at most ``CPU_PACKED_MAX_SIZE`` elements are packed: the call's
-dispatch went from about 550 to 240 us, SAC 2-5% faster, OMD unchanged.
+A call's host dispatch grows with the device buffers it passes, so the calls take the
+agent state packed (``flat``, ``omd.flat``): on GPUs all of it as one vector per dtype;
+on CPU, where copying the weight matrices into a vector costs more than passing them,
+only the leaves of at most ``CPU_PACKED_MAX_SIZE`` elements.
 
 Metrics stay on the device until the host asks for them at a log interval.
 """
