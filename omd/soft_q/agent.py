@@ -24,7 +24,8 @@ class AgentState:
 
 
 class Agent(NamedTuple):
-    """Static pieces the pure functions close over: config, modules, optimizers."""
+    """Static pieces the pure functions close over: config, modules, optimizers (which ``init_state``
+    puts in the ``TrainState``s as their ``tx``)."""
 
     config: SoftQConfig
     nets: Networks
