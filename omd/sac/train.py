@@ -130,6 +130,7 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_f
         evaluation.set_states(eval_envs, resume["eval_envs"])
         obs, action = np.asarray(resume["obs"], np.float32), np.asarray(resume["action"], np.float32)
         counters = {**_fresh_counters(), **resume["counters"]}
+        counters["eval_rows"] = [list(row) for row in counters["eval_rows"]]  # the loop appends: not the caller's
     else:
         obs = env.reset(seed=run.seed)[0]
         state, action = jax.jit(_next_action, static_argnums=(0, 3))(agent, state, obs, run.start_training <= 1)
