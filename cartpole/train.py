@@ -18,6 +18,7 @@ refused. A stopped run exits with 128 + the signal's number; a finished run dele
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -88,6 +89,8 @@ flags.DEFINE_integer("num_eval_episodes", 10, "Episodes per evaluation (run in p
 flags.DEFINE_float("cg_damping", 1e-5, "With --with_inv_jac: damping lambda of the conjugate-gradient solve (J + lambda I) v = g.")
 flags.DEFINE_integer("cg_maxiter", 100, "With --with_inv_jac: maximum conjugate-gradient iterations.", lower_bound=1)
 flags.DEFINE_integer("replay_capacity", 0, "Replay buffer size; 0 keeps every transition (num_train_steps), as the original.", lower_bound=0)
+flags.DEFINE_boolean("without_replacement", False, "Sample each mini-batch without replacement, as the original's replay buffer did (default: with replacement).")
+flags.DEFINE_boolean("x64", False, "Float64 parameters, optimiser states and arithmetic, as the original (which enabled jax_enable_x64); stored transitions stay float32 as there. About twice as slow.")
 flags.DEFINE_boolean("tensorboard", True, "Write TensorBoard events to out_dir/<seed>/tb.")
 flags.DEFINE_boolean("overwrite", False, "Start again where out_dir/<seed> holds outputs (finished, or another run's): move them to out_dir/<seed>.old-<n> instead of refusing to start.")
 flags.DEFINE_boolean("tqdm", True, "Show a progress bar.")
@@ -122,6 +125,14 @@ def check_writable(directory: str, flag: str) -> None:
 def fingerprint(config: SoftQConfig, seeds: list[int]) -> dict:
     """What a resumed run must share with its checkpoint: every setting that changes what is computed."""
     return {**to_flags(config), "seed": seeds[0], "num_seeds": len(seeds)}
+
+
+def recorded(saved: dict, flag: str):
+    """A checkpoint's setting of ``flag``; one written before the flag existed ran its default."""
+    return saved.get(flag, DEFAULT_FLAGS.get(flag))
+
+
+DEFAULT_FLAGS = to_flags(SoftQConfig())
 
 
 def prepare_outputs(config: SoftQConfig, seeds: list[int]) -> tuple[list[str], dict | None]:
@@ -166,8 +177,8 @@ def prepare_outputs(config: SoftQConfig, seeds: list[int]) -> tuple[list[str], d
                 f"{RUN_FORMAT}): finish the run with that version, or pass --overwrite to start these seeds again "
                 "(their outputs are moved aside, nothing is lost).")
         want = fingerprint(config, seeds)
-        diff = [f"--{k} {host['fingerprint'].get(k)!r} there, {want[k]!r} now" for k in want
-                if host["fingerprint"].get(k) != want[k]]
+        diff = [f"--{k} {recorded(host['fingerprint'], k)!r} there, {want[k]!r} now" for k in want
+                if recorded(host["fingerprint"], k) != want[k]]
         if diff:
             raise UserError(
                 f"{path} is the checkpoint of a run with other settings ({'; '.join(diff)}). Rerun with its "
@@ -198,6 +209,12 @@ def fail(message: str, hint: str = "", code: int = 1) -> None:
 
 
 def main(argv):
+    # x64 mode for this run only (never globally), so float64 parameters stay float64 under jit.
+    with jax.enable_x64(True) if FLAGS.x64 else contextlib.nullcontext():
+        run(argv)
+
+
+def run(argv):
     # Usage errors are one line and a hint; absl's UsageError would print the whole help.
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}", HELP_HINT, 2)

@@ -7,7 +7,7 @@ original used it, zero biases.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import flax.linen as nn
 import jax
@@ -16,12 +16,13 @@ import jax.numpy as jnp
 SQRT2 = 2.0**0.5
 
 
-def dense(features: int, scale: float = SQRT2, name: str | None = None) -> nn.Dense:
+def dense(features: int, scale: float = SQRT2, name: str | None = None, param_dtype: Any = jnp.float32) -> nn.Dense:
     return nn.Dense(
         features,
         kernel_init=nn.initializers.orthogonal(scale),
         bias_init=nn.initializers.zeros,
         name=name,
+        param_dtype=param_dtype,
     )
 
 
@@ -30,19 +31,22 @@ class MLP(nn.Module):
 
     ``last_scale`` is the orthogonal scale of the output layer; ``None`` uses the
     hidden-layer scale sqrt(2). ``activation``: ReLU in every network; gradient tests swap in
-    a smooth one so that finite differences are meaningful.
+    a smooth one so that finite differences are meaningful. ``param_dtype``: float64 needs
+    JAX's x64 mode; products then run in float64 whatever the input's dtype.
     """
 
     hidden_dims: Sequence[int]
     out_dim: int
     last_scale: float | None = 1e-2
     activation: Callable[[jnp.ndarray], jnp.ndarray] = nn.relu
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
         for i, width in enumerate(self.hidden_dims):
-            x = self.activation(dense(width, name=f"hidden_{i}")(x))
-        return dense(self.out_dim, SQRT2 if self.last_scale is None else self.last_scale, name="out")(x)
+            x = self.activation(dense(width, name=f"hidden_{i}", param_dtype=self.param_dtype)(x))
+        last = SQRT2 if self.last_scale is None else self.last_scale
+        return dense(self.out_dim, last, name="out", param_dtype=self.param_dtype)(x)
 
 
 class _StackedDense(nn.Module):
@@ -51,16 +55,17 @@ class _StackedDense(nn.Module):
     num: int
     features: int
     scale: float
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, in_features: int):
         init = nn.initializers.orthogonal(self.scale)
 
-        def kernel_init(key, shape, dtype=jnp.float32):
+        def kernel_init(key, shape, dtype):
             return jax.vmap(lambda k: init(k, shape[1:], dtype))(jax.random.split(key, shape[0]))
 
-        kernel = self.param("kernel", kernel_init, (self.num, in_features, self.features))
-        bias = self.param("bias", nn.initializers.zeros, (self.num, self.features))
+        kernel = self.param("kernel", kernel_init, (self.num, in_features, self.features), self.param_dtype)
+        bias = self.param("bias", nn.initializers.zeros, (self.num, self.features), self.param_dtype)
         return kernel, bias
 
 
@@ -71,12 +76,13 @@ class _Members(nn.Module):
     widths: Sequence[int]
     scales: Sequence[float]
     names: Sequence[str]
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, in_features: int):
         layers = []
         for width, scale, name in zip(self.widths, self.scales, self.names):
-            layers.append(_StackedDense(self.num, width, scale, name=name)(in_features))
+            layers.append(_StackedDense(self.num, width, scale, self.param_dtype, name=name)(in_features))
             in_features = width
         return layers
 
@@ -95,6 +101,7 @@ class Ensemble(nn.Module):
     hidden_dims: Sequence[int]
     out_dim: int
     last_scale: float | None = 1e-2
+    param_dtype: Any = jnp.float32  # as MLP's
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
@@ -102,7 +109,8 @@ class Ensemble(nn.Module):
         widths = hidden + [self.out_dim]
         names = [f"hidden_{i}" for i in range(len(hidden))] + ["out"]
         scales = [SQRT2] * len(hidden) + [SQRT2 if self.last_scale is None else self.last_scale]
-        layers = _Members(self.num, tuple(widths), tuple(scales), tuple(names), name="members")(x.shape[-1])
+        layers = _Members(self.num, tuple(widths), tuple(scales), tuple(names), self.param_dtype,
+                          name="members")(x.shape[-1])
         activations = [nn.relu] * len(hidden) + [lambda h: h]
 
         lead, flat = x.shape[:-1], x.reshape(-1, x.shape[-1])

@@ -58,10 +58,43 @@ def add_batch(buf: ReplayBuffer, transitions: dict[str, Any]) -> ReplayBuffer:
     return buf.replace(data=data, ptr=(buf.ptr + n) % cap, size=jnp.minimum(buf.size + n, cap))
 
 
-def sample(buf: ReplayBuffer, key: jax.Array, batch_size: int) -> dict[str, jnp.ndarray]:
-    """``batch_size`` transitions drawn uniformly, with replacement, from the stored ones."""
-    idx = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buf.size, 1))
+def sample(buf: ReplayBuffer, key: jax.Array, batch_size: int, replace: bool = True) -> dict[str, jnp.ndarray]:
+    """``batch_size`` transitions drawn uniformly from the stored ones, with replacement or
+    (``replace=False``, as the original CartPole buffer) without; then at least ``batch_size``
+    must be stored, or some indices repeat."""
+    high = jnp.maximum(buf.size, 1)
+    idx = jax.random.randint(key, (batch_size,), 0, high)
+    if not replace:
+        idx = _redraw_repeats(jax.random.fold_in(key, 1), idx, high)
     return jax.tree.map(lambda store: store[idx], buf.data)
+
+
+def _redraw_repeats(key: jax.Array, idx: jax.Array, high: jax.Array) -> jax.Array:
+    """Distinct indices: redraw every repeat of an index uniformly until none is left.
+
+    Which copy is redrawn does not depend on the labels, so the result is a uniformly random
+    subset; each round leaves about batch^2 / (2 * high) repeats, so a few rounds suffice.
+    With ``high < len(idx)`` it stops after 64 rounds with repeats left.
+    """
+
+    def repeats(idx):
+        order = jnp.argsort(idx)
+        sorted_idx = idx[order]
+        again = jnp.concatenate([jnp.zeros(1, bool), sorted_idx[1:] == sorted_idx[:-1]])
+        return jnp.zeros_like(again).at[order].set(again)
+
+    def body(carry):
+        idx, key, rounds = carry
+        key, sub = jax.random.split(key)
+        fresh = jax.random.randint(sub, idx.shape, 0, high)
+        return jnp.where(repeats(idx), fresh, idx), key, rounds + 1
+
+    def cond(carry):
+        idx, _, rounds = carry
+        return repeats(idx).any() & (rounds < 64)
+
+    idx, _, _ = jax.lax.while_loop(cond, body, (idx, key, jnp.zeros((), jnp.int32)))
+    return idx
 
 
 def oldest_first(buf: ReplayBuffer) -> dict[str, np.ndarray]:

@@ -5,7 +5,9 @@ import sys
 import textwrap
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from omd.soft_q import SoftQConfig, make_loop, make_train
 
@@ -81,3 +83,31 @@ def test_ten_vmapped_vep_seeds_initialise_as_single_seeds():
     assert proc.returncode == 0, proc.stderr[-2000:]
     count = proc.stdout.split()
     assert count[0] == "leaves" and int(count[1]) > 50 and count[1] == count[3], proc.stdout
+
+
+def _run_150(config):
+    loop = make_loop(config)
+    return jax.jit(loop.run_steps)(loop.init(jax.random.key(0)), 0, 150)
+
+
+def test_x64_trains_in_float64_only_inside_the_x64_mode():
+    with pytest.raises(ValueError, match=r"with jax.enable_x64\(True\)"):
+        make_loop(_tiny("omd", x64=True))
+    _, sums32 = _run_150(_tiny("omd"))
+    with jax.enable_x64(True):
+        state, sums64 = _run_150(_tiny("omd", x64=True))
+    learned = jax.tree.leaves((state.agent.q.params, state.agent.q.target_params, state.agent.q.opt_state,
+                               state.agent.model.params, state.agent.model.opt_state))
+    assert {x.dtype for x in learned if jnp.issubdtype(x.dtype, jnp.floating)} == {np.dtype("float64")}
+    assert state.buffer.data["obs"].dtype == jnp.float32  # stored as the original stored them
+    assert sums64["loss_T"].dtype == jnp.float32  # logged in float32
+    # float64 initial weights are other random draws (as in the original), so the runs share only their scale
+    np.testing.assert_allclose(float(sums64["loss_T"]), float(sums32["loss_T"]), rtol=0.1)
+    assert float(sums64["loss_T"]) != float(sums32["loss_T"])
+
+
+def test_without_replacement_changes_only_the_batches():
+    _, with_repeats = _run_150(_tiny("mle"))
+    _, distinct = _run_150(_tiny("mle", without_replacement=True))
+    assert int(distinct["num_updates"]) == int(with_repeats["num_updates"]) == 51
+    assert float(distinct["loss_T"]) != float(with_repeats["loss_T"])

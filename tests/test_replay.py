@@ -76,3 +76,32 @@ def test_serialised_oldest_first_and_refilled_slot_for_slot(stored):
     assert int(bigger.size) == len(kept) and int(bigger.ptr) == len(kept)
     with pytest.raises(ValueError, match="do not fit"):
         replay.refill(replay.init(transition(0), 2), saved)
+
+
+def filled(n, capacity):
+    buf = replay.init(transition(0), capacity)
+    return replay.add_batch(buf, jax.vmap(transition)(jnp.arange(n)))
+
+
+def test_sample_without_replacement_draws_distinct_stored_transitions():
+    # 256 of 300 stored: about 100 repeats in the first draw, all redrawn
+    buf = filled(300, capacity=1000)
+    draw = jax.jit(jax.vmap(lambda k: replay.sample(buf, k, 256, replace=False)["action"]))
+    actions = np.asarray(draw(jax.random.split(jax.random.key(2), 8)))
+    for row in actions:
+        assert len(set(row.tolist())) == 256 and row.min() >= 0 and row.max() < 300
+    with_repeats = np.asarray(replay.sample(buf, jax.random.key(2), 256)["action"])
+    assert len(set(with_repeats.tolist())) < 256  # what the default (with replacement) does
+
+
+def test_sample_without_replacement_is_uniform_over_subsets():
+    # 3 of 6: every pair must appear together equally often (a biased redraw would favour some)
+    buf = filled(6, capacity=10)
+    draws = np.asarray(jax.jit(jax.vmap(lambda k: replay.sample(buf, k, 3, replace=False)["action"]))(
+        jax.random.split(jax.random.key(3), 40_000)))
+    counts = np.zeros((6, 6))
+    for a, b in [(0, 1), (0, 2), (1, 2)]:
+        np.add.at(counts, (np.minimum(draws[:, a], draws[:, b]), np.maximum(draws[:, a], draws[:, b])), 1)
+    pairs = counts[np.triu_indices(6, 1)]
+    expected = 40_000 * 3 / 15  # 3 pairs per draw, 15 pairs
+    assert np.all(np.abs(pairs - expected) < 5 * np.sqrt(expected)), pairs

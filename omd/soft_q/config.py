@@ -71,6 +71,9 @@ class SoftQConfig:
     cg_damping: float = 1e-5
     cg_maxiter: int = 100
     replay_capacity: int = 0  # 0: max_steps (the original), so nothing is ever overwritten
+    # Two of the original's choices this code does not make by default (docs/cartpole.md, "Differences"):
+    without_replacement: bool = False  # the original sampled each batch without replacement
+    x64: bool = False  # the original ran with jax_enable_x64: float64 parameters and arithmetic
 
     @property
     def capacity(self) -> int:

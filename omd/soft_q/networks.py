@@ -40,11 +40,13 @@ def make_networks(config: SoftQConfig, obs_dim: int, num_actions: int) -> Networ
     hidden = (config.hidden_dim, config.hidden_dim)
     model_hidden = (config.model_hidden_dim, config.model_hidden_dim)
     state_out = 2 * obs_dim if config.prob_model else obs_dim
+    dtype = {"param_dtype": jnp.float64 if config.x64 else jnp.float32}  # float64 needs JAX's x64 mode
     return Networks(
-        q=Ensemble(num=config.num_q_heads, hidden_dims=hidden, out_dim=num_actions),
-        next_state=MLP(model_hidden, state_out),
-        reward=None if config.no_learn_reward else MLP(model_hidden, 1),
-        vep=Ensemble(num=config.num_ensemble_vep, hidden_dims=hidden, out_dim=1) if config.algo == "vep" else None,
+        q=Ensemble(num=config.num_q_heads, hidden_dims=hidden, out_dim=num_actions, **dtype),
+        next_state=MLP(model_hidden, state_out, **dtype),
+        reward=None if config.no_learn_reward else MLP(model_hidden, 1, **dtype),
+        vep=(Ensemble(num=config.num_ensemble_vep, hidden_dims=hidden, out_dim=1, **dtype)
+             if config.algo == "vep" else None),
         obs_dim=obs_dim,
         num_actions=num_actions,
     )

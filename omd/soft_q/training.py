@@ -77,6 +77,9 @@ def empty_sums() -> dict[str, jax.Array]:
 
 def make_loop(config: SoftQConfig) -> Loop:
     config = config.validate()
+    if config.x64 and not jax.config.jax_enable_x64:
+        raise ValueError("x64=True (--x64) needs JAX's 64-bit mode: build and run the loop inside "
+                         "`with jax.enable_x64(True):` (cartpole/train.py --x64 does).")
     env = classic.make(config.env_name, config.dim_distract)
     agent = agent_lib.make_agent(config, env.obs_dim, env.num_actions)
     update = UPDATES[config.algo]
@@ -108,6 +111,11 @@ def make_loop(config: SoftQConfig) -> Loop:
             eval_key=key_eval,
         )
 
+    def update_f32(state: agent_lib.AgentState, buffer: replay.ReplayBuffer, key: jax.Array):
+        # metrics are logged in float32 also when --x64 computes them in float64
+        state, metrics = update(agent, state, buffer, key)
+        return state, {k: v.astype(jnp.float32) for k, v in metrics.items()}
+
     def no_update(state: agent_lib.AgentState) -> tuple[agent_lib.AgentState, dict]:
         return state, {k: jnp.zeros((), jnp.float32) for k in METRIC_KEYS}
 
@@ -130,9 +138,7 @@ def make_loop(config: SoftQConfig) -> Loop:
         })
         # The t-th step leaves t + 1 transitions stored; learning starts once start_training are.
         learn = t + 1 >= config.start_training
-        agent_state, metrics = jax.lax.cond(
-            learn, lambda s: update(agent, s, buffer, key_update), no_update, state.agent
-        )
+        agent_state, metrics = jax.lax.cond(learn, lambda s: update_f32(s, buffer, key_update), no_update, state.agent)
         episode_return = state.episode_return + out.reward
         sums = {
             **metrics,

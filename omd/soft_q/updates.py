@@ -27,11 +27,12 @@ from omd.train_state import TrainState
 METRIC_KEYS = ("vals_Q", "loss_Q", "grad_norm_Q", "entropy_Q", "loss_T", "next_obs_nll", "next_obs_mse")
 
 
-def sample_batch(buf: replay.ReplayBuffer, key: jax.Array, batch_size: int, num_actions: int) -> losses.Batch:
-    data = replay.sample(buf, key, batch_size)
+def sample_batch(agent: Agent, buf: replay.ReplayBuffer, key: jax.Array) -> losses.Batch:
+    cfg = agent.config
+    data = replay.sample(buf, key, cfg.batch_size, replace=not cfg.without_replacement)
     return {
         "obs": data["obs"],
-        "onehot": jax.nn.one_hot(data["action"], num_actions, dtype=jnp.float32),
+        "onehot": jax.nn.one_hot(data["action"], agent.nets.num_actions, dtype=jnp.float32),
         "reward": data["reward"],
         "next_obs": data["next_obs"],
         "not_done_no_max": data["not_done_no_max"],
@@ -85,7 +86,7 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: losses.Batch, key: ja
 def omd_update(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Array):
     cfg = agent.config
     key_b, key_n, key_w = jax.random.split(key, 3)
-    batch = sample_batch(buf, key_b, cfg.batch_size, agent.nets.num_actions)
+    batch = sample_batch(agent, buf, key_b)
     q = state.q
     if cfg.no_warm:
         fresh = networks.init_q(agent.nets, key_w)
@@ -120,7 +121,7 @@ def _model_fit_update(model_loss: Callable) -> Callable:
 
         def model_step(model, key_t):
             key_b, key_n = jax.random.split(key_t)
-            batch = sample_batch(buf, key_b, cfg.batch_size, agent.nets.num_actions)
+            batch = sample_batch(agent, buf, key_b)
             (loss, errors), grads = jax.value_and_grad(model_loss, argnums=2, has_aux=True)(
                 agent, state, model.params, batch, _model_noise(agent, key_n, batch)
             )
@@ -130,7 +131,7 @@ def _model_fit_update(model_loss: Callable) -> Callable:
 
         def q_step(q, key_t):
             key_b, key_n = jax.random.split(key_t)
-            batch = sample_batch(buf, key_b, cfg.batch_size, agent.nets.num_actions)
+            batch = sample_batch(agent, buf, key_b)
             mb, _ = losses.model_batch(agent.nets, cfg, model.params, batch, _model_noise(agent, key_n, batch))
             return value_steps(agent, q, mb, 1)
 
