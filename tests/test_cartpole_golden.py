@@ -2,39 +2,61 @@
 
 ``tests/golden/cartpole_golden.json`` holds the evaluation returns and per-interval
 training metrics of one tiny two-seed CLI run per agent, made with the code that
-produced the committed sweep results under ``results/`` (commit 310486d). Any change
-to what a run computes fails here; if one is intended, the affected sweeps are rerun
-and this file regenerated with the same command.
+produced the committed sweep results under ``results/`` (OMD since the implicit gradient
+takes the target after the inner steps, as the original; MLE and VEP since commit 310486d).
+Any change to what a run computes fails here; if one is intended, the affected sweeps are
+rerun and this file regenerated with ``python tests/test_cartpole_golden.py --write``.
 """
 
 import csv
 import json
 import os
+import sys
+import tempfile
 
 import numpy as np
 import pytest
 
-from test_cartpole_cli import ROOT, run
+from test_cartpole_cli import run
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "cartpole_golden.json")
 ARGS = ["--num_train_steps", "800", "--init_steps", "200", "--batch_size", "32", "--hidden_dim", "8",
         "--model_hidden_dim", "4", "--eval_frequency", "200", "--log_frequency", "200",
         "--num_eval_episodes", "3", "--notqdm", "--num_seeds", "2", "--notensorboard"]
 METRICS = ("loss_Q", "vals_Q", "loss_T", "next_obs_mse")
+AGENTS = ("omd", "mle", "vep")
 
 
-@pytest.mark.parametrize("agent_type", ["omd", "mle", "vep"])
+def tiny_run(agent_type: str, out_dir: str) -> dict:
+    """Per seed: the evaluation returns and each logged training metric of one tiny CLI run."""
+    out = run(["--agent_type", agent_type, "--out_dir", str(out_dir), *ARGS])
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = {}
+    for seed in ("0", "1"):
+        with open(os.path.join(out_dir, seed, "eval.csv")) as f:
+            result[seed] = {"eval": [float(r["episode_return"]) for r in csv.DictReader(f)]}
+        with open(os.path.join(out_dir, seed, "train.csv")) as f:
+            train = list(csv.DictReader(f))
+        result[seed].update({key: [float(r[key]) for r in train] for key in METRICS})
+    return result
+
+
+@pytest.mark.parametrize("agent_type", AGENTS)
 def test_a_tiny_run_computes_what_the_sweeps_computed(tmp_path, agent_type):
     with open(GOLDEN) as f:
         expected = json.load(f)[agent_type]
-    out = run(["--agent_type", agent_type, "--out_dir", str(tmp_path), *ARGS])
-    assert out.returncode == 0, out.stderr[-3000:]
+    got = tiny_run(agent_type, tmp_path)
     for seed in ("0", "1"):
-        with open(tmp_path / seed / "eval.csv") as f:
-            evals = [float(r["episode_return"]) for r in csv.DictReader(f)]
-        with open(tmp_path / seed / "train.csv") as f:
-            train = list(csv.DictReader(f))
-        np.testing.assert_allclose(evals, expected[seed]["eval"], rtol=1e-6, err_msg=f"seed {seed} eval")
+        np.testing.assert_allclose(got[seed]["eval"], expected[seed]["eval"], rtol=1e-6, err_msg=f"seed {seed} eval")
         for key in METRICS:
-            np.testing.assert_allclose([float(r[key]) for r in train], expected[seed][key], rtol=1e-5,
-                                       err_msg=f"seed {seed} {key}")
+            np.testing.assert_allclose(got[seed][key], expected[seed][key], rtol=1e-5, err_msg=f"seed {seed} {key}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write"]:
+        sys.exit("usage: python tests/test_cartpole_golden.py --write  (regenerates tests/golden/cartpole_golden.json)")
+    with tempfile.TemporaryDirectory() as tmp:
+        golden = {agent: tiny_run(agent, os.path.join(tmp, agent)) for agent in AGENTS}
+    with open(GOLDEN, "w") as f:
+        json.dump(golden, f, indent=1)
+    print(f"wrote {GOLDEN}")

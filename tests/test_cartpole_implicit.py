@@ -100,3 +100,46 @@ def test_inverse_jacobian_gradient_matches_finite_differences_and_differs_from_i
         g_id = ravel_pytree(grad_id)[0]
         cos = g_id @ grad_flat / (jnp.linalg.norm(g_id) * jnp.linalg.norm(grad_flat))
         assert float(cos) < 0.999
+
+
+def test_identity_gradient_is_the_originals_at_the_target_after_the_inner_steps():
+    """The default model gradient against an independent derivation of the original's (``root_solve_bwd``):
+    with (w*, w-bar') the value parameters and target after one Adam step on the model's data,
+    grad = -d/dtheta < grad_w L_model(w*, w-bar'; theta), grad_w L_real(w*, w-bar') >."""
+    with jax.enable_x64(True):
+        config = SoftQConfig(x64=True, hidden_dim=16, model_hidden_dim=8, batch_size=B, start_training=B)
+        agent = agent_lib.make_agent(config, obs_dim=OBS, num_actions=ACTIONS)
+        init = agent_lib.init_state(agent, jax.random.key(0))
+        k = jax.random.split(jax.random.key(1), 6)
+        batch = {
+            "obs": jax.random.normal(k[0], (B, OBS), jnp.float64),
+            "onehot": jax.nn.one_hot(jax.random.randint(k[1], (B,), 0, ACTIONS), ACTIONS, dtype=jnp.float64),
+            "reward": jax.random.normal(k[2], (B,), jnp.float64),
+            "next_obs": jax.random.normal(k[3], (B, OBS), jnp.float64),
+            "not_done_no_max": (jax.random.uniform(k[4], (B,)) > 0.1).astype(jnp.float64),
+        }
+        leaves, treedef = jax.tree.flatten(init.q.params)
+        noise = jax.random.split(k[5], len(leaves))
+        target = jax.tree.unflatten(treedef, [x + jax.random.normal(n, x.shape, x.dtype) for x, n in zip(leaves, noise)])
+        state = init.replace(q=init.q.replace(target_params=target),
+                             model=init.model.replace(params=jax.tree.map(lambda x: 3.0 * x, init.model.params)))
+        theta = state.model.params
+        grad, solved, _ = jax.jit(lambda s: omd_model_grad(agent, s, batch, jax.random.key(2)))(state)
+
+        model_batch = lambda th: losses.model_batch(agent.nets, config, th, batch, None)[0]
+        after, _ = agent_lib.value_steps(agent, state.q, model_batch(theta), 1)
+
+        def reference(target):
+            g = jax.grad(lambda w: losses.q_loss(agent.nets, config, w, target, batch)[0])(after.params)
+            inner_grad = lambda th: jax.grad(lambda w: losses.q_loss(agent.nets, config, w, target, model_batch(th))[0])(
+                after.params)
+            pairing = lambda th: sum(jnp.vdot(a, b) for a, b in zip(jax.tree.leaves(inner_grad(th)), jax.tree.leaves(g)))
+            return ravel_pytree(jax.tree.map(jnp.negative, jax.grad(pairing)(theta)))[0]
+
+        ours = ravel_pytree(grad)[0]
+        np.testing.assert_allclose(ravel_pytree(solved.target_params)[0], ravel_pytree(after.target_params)[0],
+                                   rtol=1e-12)
+        np.testing.assert_allclose(ours, reference(after.target_params), rtol=1e-8, atol=1e-12)
+        # the target the inner step started from gives a measurably different vector
+        start = reference(state.q.target_params)
+        assert float(jnp.linalg.norm(ours - start) / jnp.linalg.norm(ours)) > 1e-4

@@ -53,17 +53,19 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: losses.Batch, key: ja
     parameters, kept or reset Adam statistics) and the model is ``state.model``; ``key``
     draws a Gaussian model's noise. ``solve(w0, theta) -> (w, (q_state, metrics))``
     defaults to K = inner_steps Adam steps on the model's Bellman error; tests pass an
-    exact solver. The inner objective holds the target fixed at ``state.q.target_params``
-    (the w-bar the inner steps start from); the outer loss is the real-data Bellman error
-    of w* against the target after the inner steps, as in the original.
+    exact solver. As in the original (``root_solve_bwd`` of ``cartpole/utils.py``), both
+    the implicit derivative and the outer loss take the target after the inner steps
+    (the solved state's ``target_params``, a constant): the implicit derivative is that
+    of the model's Bellman error at (w*, target after), the outer loss the real-data
+    Bellman error of w* against that target.
     """
     cfg = agent.config
     noise = _model_noise(agent, key, batch)
     start = state.q
 
-    def inner_loss(w, theta):
+    def inner_loss(w, theta, aux):
         mb, _ = losses.model_batch(agent.nets, cfg, theta, batch, noise)
-        return losses.q_loss(agent.nets, cfg, w, start.target_params, mb)[0]
+        return losses.q_loss(agent.nets, cfg, w, aux[0].target_params, mb)[0]
 
     def adam_solve(w0, theta):
         mb, _ = losses.model_batch(agent.nets, cfg, theta, batch, noise)
@@ -74,8 +76,8 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: losses.Batch, key: ja
 
     def outer(theta):
         w_star, (solved, metrics) = implicit.argmin_solve(
-            inner_loss, solve or adam_solve, start.params, theta, method=cfg.implicit, **options
-        )
+            inner_loss, solve or adam_solve, start.params, theta, method=cfg.implicit, loss_takes_aux=True,
+            **options)
         loss, _ = losses.q_loss(agent.nets, cfg, w_star, solved.target_params, batch)
         return loss, (solved, metrics)
 
