@@ -35,22 +35,27 @@ def make(implicit):
     return config, agent._replace(nets=nets)
 
 
+def random_batch_and_target(q_params, key):
+    """A float64 batch of random transitions, and a target: ``q_params`` plus unit noise (far from them)."""
+    k = jax.random.split(key, 6)
+    batch = {
+        "obs": jax.random.normal(k[0], (B, OBS), jnp.float64),
+        "onehot": jax.nn.one_hot(jax.random.randint(k[1], (B,), 0, ACTIONS), ACTIONS, dtype=jnp.float64),
+        "reward": jax.random.normal(k[2], (B,), jnp.float64),
+        "next_obs": jax.random.normal(k[3], (B, OBS), jnp.float64),
+        "not_done_no_max": (jax.random.uniform(k[4], (B,)) > 0.1).astype(jnp.float64),
+    }
+    leaves, treedef = jax.tree.flatten(jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), q_params))
+    noise = jax.random.split(k[5], len(leaves))
+    return batch, jax.tree.unflatten(treedef, [x + jax.random.normal(n, x.shape, x.dtype) for x, n in zip(leaves, noise)])
+
+
 def test_inverse_jacobian_gradient_matches_finite_differences_and_differs_from_identity():
     with jax.enable_x64(True):
         config, agent = make(implicit="cg")
         to64 = lambda tree: jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), tree)
         init = agent_lib.init_state(agent, jax.random.key(0))
-        k = jax.random.split(jax.random.key(1), 6)
-        batch = {
-            "obs": jax.random.normal(k[0], (B, OBS), jnp.float64),
-            "onehot": jax.nn.one_hot(jax.random.randint(k[1], (B,), 0, ACTIONS), ACTIONS, dtype=jnp.float64),
-            "reward": jax.random.normal(k[2], (B,), jnp.float64),
-            "next_obs": jax.random.normal(k[3], (B, OBS), jnp.float64),
-            "not_done_no_max": (jax.random.uniform(k[4], (B,)) > 0.1).astype(jnp.float64),
-        }
-        leaves, treedef = jax.tree.flatten(to64(init.q.params))
-        noise = jax.random.split(k[5], len(leaves))
-        target = jax.tree.unflatten(treedef, [x + jax.random.normal(n, x.shape, x.dtype) for x, n in zip(leaves, noise)])
+        batch, target = random_batch_and_target(init.q.params, jax.random.key(1))
         value = train_state.create(to64(init.q.params), agent.q_opt).replace(target_params=target)
         model = jax.tree.map(lambda x: 3.0 * x, to64(init.model.params))  # outputs large enough to matter
         start = agent_lib.AgentState(q=value, model=train_state.create(model, agent.model_opt), vep=None)
@@ -110,17 +115,7 @@ def test_identity_gradient_is_the_originals_at_the_target_after_the_inner_steps(
         config = SoftQConfig(x64=True, hidden_dim=16, model_hidden_dim=8, batch_size=B, start_training=B)
         agent = agent_lib.make_agent(config, obs_dim=OBS, num_actions=ACTIONS)
         init = agent_lib.init_state(agent, jax.random.key(0))
-        k = jax.random.split(jax.random.key(1), 6)
-        batch = {
-            "obs": jax.random.normal(k[0], (B, OBS), jnp.float64),
-            "onehot": jax.nn.one_hot(jax.random.randint(k[1], (B,), 0, ACTIONS), ACTIONS, dtype=jnp.float64),
-            "reward": jax.random.normal(k[2], (B,), jnp.float64),
-            "next_obs": jax.random.normal(k[3], (B, OBS), jnp.float64),
-            "not_done_no_max": (jax.random.uniform(k[4], (B,)) > 0.1).astype(jnp.float64),
-        }
-        leaves, treedef = jax.tree.flatten(init.q.params)
-        noise = jax.random.split(k[5], len(leaves))
-        target = jax.tree.unflatten(treedef, [x + jax.random.normal(n, x.shape, x.dtype) for x, n in zip(leaves, noise)])
+        batch, target = random_batch_and_target(init.q.params, jax.random.key(1))
         state = init.replace(q=init.q.replace(target_params=target),
                              model=init.model.replace(params=jax.tree.map(lambda x: 3.0 * x, init.model.params)))
         theta = state.model.params
