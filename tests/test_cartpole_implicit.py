@@ -122,8 +122,9 @@ def test_identity_gradient_is_the_originals_at_the_target_after_the_inner_steps(
         grad, solved, _ = jax.jit(lambda s: omd_model_grad(agent, s, batch, jax.random.key(2)))(state)
 
         model_batch = lambda th: losses.model_batch(agent.nets, config, th, batch, None)[0]
-        after, _ = agent_lib.value_steps(agent, state.q, model_batch(theta), 1)
+        after, _ = jax.jit(lambda q: agent_lib.value_steps(agent, q, model_batch(theta), 1))(state.q)
 
+        @jax.jit
         def reference(target):
             g = jax.grad(lambda w: losses.q_loss(agent.nets, config, w, target, batch)[0])(after.params)
             inner_grad = lambda th: jax.grad(lambda w: losses.q_loss(agent.nets, config, w, target, model_batch(th))[0])(
