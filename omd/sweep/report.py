@@ -71,7 +71,8 @@ def plot_curves(curves, ps: results.PlotSpec, title: str):
             if c["n"].iloc[0] > 1:
                 ax.fill_between(c["step"], c["mean"] - c["se"], c["mean"] + c["se"], color=col,
                                 alpha=0.2, linewidth=0)
-        ax.set_title(f"{ps.x} = {x}" if ps.x else title)
+        if ps.x:  # one panel per swept value; a single panel has the figure's title only
+            ax.set_title(f"{ps.x} = {x}")
         ax.set_xlabel("environment steps")
         ax.set_yscale(ps.yscale)
         ax.grid(alpha=0.3)
