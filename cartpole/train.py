@@ -332,6 +332,7 @@ def train(loop, seeds: list[int], dirs: list[str], saved: dict | None, stop: Sto
         })
 
     num_evals, last_checkpoint, stopped_by = host["num_evals"], host["step"], None
+    diverged: dict[int, int] = {}  # seed -> step at which its metrics turned non-finite
     try:
         for t0, t1 in zip(points[:-1], points[1:]):
             if t0 < host["step"]:  # done before the checkpoint
@@ -342,8 +343,8 @@ def train(loop, seeds: list[int], dirs: list[str], saved: dict | None, stop: Sto
             state, sums = run_steps(state, t0, t1)
             sums = jax.device_get(sums)
             # The sums are on the host already: checking them costs the compiled loop nothing.
-            for i, seed in enumerate(seeds):
-                guard.check_finite({k: v[i] for k, v in sums.items()}, t1, f"{config.algo} agent, seed {seed}")
+            for message in guard.check_seeds(sums, seeds, t1, f"{config.algo} agent", diverged):
+                tqdm.write(message)
             pending = sums if pending is None else {k: pending[k] + sums[k] for k in sums}
             bar.update(t1 - t0)
             # Like the original, train rows start once updates have begun; earlier episodes roll into the first row.
@@ -377,7 +378,8 @@ def train(loop, seeds: list[int], dirs: list[str], saved: dict | None, stop: Sto
             checkpoint.save_buffer(per_seed_path(FLAGS.data_path, seed, len(seeds)), buf)
         print(f"{prefixes[i]}done: {config.algo} on {config.env_name}, seed {seed}, {n} steps in "
               f"{minutes:.1f} min ({n * len(seeds) / max(minutes * 60, 1e-9):.0f} steps/s over all seeds); "
-              f"final eval return {history[-1, i]:.1f}, mean of the last 10 evals {history[-10:, i].mean():.1f}; "
+              f"final eval return {history[-1, i]:.1f}, mean of the last 10 evals {history[-10:, i].mean():.1f}"
+              f"{f' (diverged at step {diverged[seed]})' if seed in diverged else ''}; "
               f"outputs in {dirs[i]}", flush=True)
     if os.path.exists(ckpt_path):  # finished: the outputs are final and a rerun is refused, not resumed
         os.remove(ckpt_path)

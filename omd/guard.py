@@ -7,7 +7,7 @@ host copies costs the compiled loop nothing.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -38,6 +38,30 @@ def check_finite(metrics: Mapping[str, Any], step: int, where: str) -> None:
             f"{where}: {key} is not finite ({shown}) at step {step}; training stopped. "
             "Outputs written so far are kept. Lower the learning rates or check the settings."
         )
+
+
+def check_seeds(sums: Mapping[str, Any], seeds: Sequence[int], step: int, what: str,
+                diverged: dict[int, int]) -> list[str]:
+    """Record in ``diverged`` the seeds (``sums``' leading axis) whose metrics turned non-finite; warn once each.
+
+    Raises ``NonFiniteError`` once every seed has: a single run stops as before, but one diverged
+    seed of several (vmapped, so the others are unaffected) does not take the others down; it goes
+    on as the original's run would, its rows recording NaN metrics and what its agent does.
+    """
+    messages = []
+    for i, seed in enumerate(seeds):
+        if seed in diverged:
+            continue
+        metrics = {k: v[i] for k, v in sums.items()}
+        if len(diverged) == len(seeds) - 1:
+            check_finite(metrics, step, f"{what}, seed {seed}")
+        key = first_nonfinite(metrics)
+        if key is not None:
+            diverged[seed] = step
+            messages.append(f"[seed {seed}] warning: {what}, seed {seed}: {key} is not finite at step {step}; "
+                            "this seed has diverged. The other seeds go on; its rows record NaN metrics and its "
+                            "evaluations what its agent does from here.")
+    return messages
 
 
 def check_range(name: str, value: float, low: float | None = None, high: float | None = None,
