@@ -83,17 +83,17 @@ def _redraw_repeats(key: jax.Array, idx: jax.Array, high: jax.Array) -> jax.Arra
         again = jnp.concatenate([jnp.zeros(1, bool), sorted_idx[1:] == sorted_idx[:-1]])
         return jnp.zeros_like(again).at[order].set(again)
 
-    def body(carry):
-        idx, key, rounds = carry
+    def body(carry):  # the repeats mask rides in the carry, so each round sorts once
+        idx, again, key, rounds = carry
         key, sub = jax.random.split(key)
-        fresh = jax.random.randint(sub, idx.shape, 0, high)
-        return jnp.where(repeats(idx), fresh, idx), key, rounds + 1
+        idx = jnp.where(again, jax.random.randint(sub, idx.shape, 0, high), idx)
+        return idx, repeats(idx), key, rounds + 1
 
     def cond(carry):
-        idx, _, rounds = carry
-        return repeats(idx).any() & (rounds < 64)
+        _, again, _, rounds = carry
+        return again.any() & (rounds < 64)
 
-    idx, _, _ = jax.lax.while_loop(cond, body, (idx, key, jnp.zeros((), jnp.int32)))
+    idx, _, _, _ = jax.lax.while_loop(cond, body, (idx, repeats(idx), key, jnp.zeros((), jnp.int32)))
     return idx
 
 
