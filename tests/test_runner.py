@@ -455,6 +455,8 @@ def test_slurm_without_sbatch_says_so(project, capfd, monkeypatch):
 def test_mean_and_standard_error():
     m, se, n = results.mean_se([1.0, 2.0, 6.0, math.nan])
     assert (m, n) == (3.0, 3) and se == pytest.approx(np.std([1, 2, 6], ddof=1) / math.sqrt(3))
+    assert results.median([1.0, 2.0, 600.0, math.nan]) == 2.0  # one runaway seed: mean 201
+    assert math.isnan(results.median([math.nan]))
     a = pd.DataFrame({"step": [1, 2, 3], "r": [0.0, 1.0, 2.0]})
     b = pd.DataFrame({"step": [1, 2], "r": [2.0, 3.0]})
     c = results.mean_curve([a, b], "r")
@@ -489,6 +491,7 @@ def test_plot_writes_figures_and_reports_missing_and_partial(project, capfd):
     per_seed = [401 * (200 / 300 + 1) / 2 + s for s in (0, 1, 2)]
     assert row["final_episode_return"] == pytest.approx(np.mean(per_seed))
     assert row["final_episode_return_se"] == pytest.approx(np.std(per_seed, ddof=1) / math.sqrt(3))
+    assert row["final_episode_return_median"] == pytest.approx(np.median(per_seed))
     assert row["next_state_error"] == pytest.approx(1.0 + 1.0)  # 1/width + seed, mean over seeds
     row4 = table[(table.series == "omd") & (table.x == 4)].iloc[0]
     assert (row4["seeds"], row4["expected"]) == (2, 3) and "partial" in row4["missing_or_partial"]

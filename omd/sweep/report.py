@@ -31,12 +31,13 @@ def _fmt(v, se=None) -> str:
 def markdown(table, ps: results.PlotSpec) -> str:
     metric = f"final_{ps.metric}"
     head = ["series"] + ([ps.x] if ps.x else []) + [
-        "seeds", f"{ps.metric} (last {ps.final_window})"]
+        "seeds", f"{ps.metric} (last {ps.final_window})", "median"]
     head += [c for c, _ in ps.table] + ["missing / partial"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
         cells = [r["series"]] + ([_fmt(r["x"])] if ps.x else []) + [
-            f"{r['seeds']}/{r['expected']}", _fmt(r[metric], r[f"{metric}_se"])]
+            f"{r['seeds']}/{r['expected']}", _fmt(r[metric], r[f"{metric}_se"]),
+            _fmt(r[f"{metric}_median"])]
         cells += [_fmt(r[c], r[f"{c}_se"]) for c, _ in ps.table]
         cells.append(r["missing_or_partial"] or "")
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")

@@ -141,6 +141,13 @@ def mean_se(values: Sequence[float]) -> tuple[float, float, int]:
     return float(v.mean()), se, len(v)
 
 
+def median(values: Sequence[float]) -> float:
+    """Median over the finite-or-infinite values, NaN (no value) dropped; NaN if none is left.
+    Shown beside the mean because one diverged seed can carry a mean by orders of magnitude."""
+    v = [x for x in values if not math.isnan(x)]
+    return float(np.median(v)) if v else math.nan
+
+
 def mean_curve(curves: Sequence[pd.DataFrame], col: str) -> pd.DataFrame:
     """Mean ± SE over seeds at the steps every seed logged."""
     series = [c.groupby("step")[col].mean() for c in curves]
@@ -161,9 +168,11 @@ def aggregate(runs: Sequence[Run], ps: PlotSpec, varying, infos) -> tuple[pd.Dat
     rows, curves = [], {}
     for (label, x), members in cells.items():
         ok = [r for r in members if r.state == "complete"]
-        m, se, n = mean_se([final_value(r.curve, ps.metric, ps.final_window) for r in ok])
+        finals = [final_value(r.curve, ps.metric, ps.final_window) for r in ok]
+        m, se, n = mean_se(finals)
         row = {"series": label, "x": x, "seeds": n, "expected": len(members),
-               f"final_{ps.metric}": m, f"final_{ps.metric}_se": se}
+               f"final_{ps.metric}": m, f"final_{ps.metric}_se": se,
+               f"final_{ps.metric}_median": median(finals)}
         for col, _ in ps.table:
             em, ese, _ = mean_se([final_value(r.extra[col], col, ps.final_window) for r in ok])
             row[col], row[f"{col}_se"] = em, ese
