@@ -500,7 +500,8 @@ def test_plot_writes_figures_and_reports_missing_and_partial(project, capfd):
         for ext in ("png", "pdf"):
             assert (root / "figures" / f"{stem}.{ext}").stat().st_size > 1000
     md = (root / "figures" / "pl.md").read_text()
-    assert "| omd | 1 | 3/3 |" in md and "seed 0: missing (no output)" in md
+    assert "| omd | 1 | 3/3 |" in md and "| seeds 0, 1, 2: missing (no output) |" in md
+    assert "| seed 2: partial (last step 100 < 200) |" in md
 
 
 def test_plot_reads_mujoco_style_seed_files(project, capfd):

@@ -176,8 +176,7 @@ def aggregate(runs: Sequence[Run], ps: PlotSpec, varying, infos) -> tuple[pd.Dat
         for col, _ in ps.table:
             em, ese, _ = mean_se([final_value(r.extra[col], col, ps.final_window) for r in ok])
             row[col], row[f"{col}_se"] = em, ese
-        bad = [f"seed {r.seed}: {r.state} ({r.note})" for r in members if r.state != "complete"]
-        row["missing_or_partial"] = "; ".join(bad)
+        row["missing_or_partial"] = _not_complete(members)
         rows.append(row)
         if ok:
             curves[(label, x)] = mean_curve([r.curve for r in ok], ps.metric)
@@ -185,6 +184,17 @@ def aggregate(runs: Sequence[Run], ps: PlotSpec, varying, infos) -> tuple[pd.Dat
     if not table.empty:
         table = table.sort_values(["series", "x"], key=_sort_key).reset_index(drop=True)
     return table, curves
+
+
+def _not_complete(members: Sequence[Run]) -> str:
+    """'seeds 0, 1: missing (no output); seed 2: partial (...)': seeds that share a reason are
+    listed once, so a cell whose 10 seeds have not run takes one line."""
+    reasons: dict[str, list[str]] = {}
+    for r in members:
+        if r.state != "complete":
+            reasons.setdefault(f"{r.state} ({r.note})", []).append(str(r.seed))
+    return "; ".join(f"seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)}: {why}"
+                     for why, seeds in reasons.items())
 
 
 def _sort_key(col: pd.Series) -> pd.Series:
