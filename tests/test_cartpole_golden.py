@@ -4,8 +4,18 @@
 training metrics of one tiny two-seed CLI run per agent, made with the code that
 produced the committed sweep results under ``results/`` (OMD since the implicit gradient
 takes the target after the inner steps, as the original; MLE and VEP since commit 310486d).
-Any change to what a run computes fails here; if one is intended, the affected sweeps are
-rerun and this file regenerated with ``python tests/test_cartpole_golden.py --write``.
+Any change to what a run computes beyond rounding fails here; if one is intended, the affected
+sweeps are rerun and this file regenerated with ``python tests/test_cartpole_golden.py --write``.
+
+The file must hold on any x86 CPU, and rounding differs between CPUs: on another machine's
+AMD EPYC, OMD's ``loss_Q`` moved by 1.6e-3 relative; perturbing the rounding here
+(``XLA_FLAGS=--xla_cpu_max_isa=SSE4_2`` or ``--xla_cpu_enable_fast_math=true``) moved
+``next_obs_mse`` by up to 2.8e-3, ``loss_Q`` 1.9e-3, ``vals_Q`` 2.2e-5 and ``loss_T`` 1e-6, and
+never an evaluation return. Each metric's tolerance is about 10 times its largest move. A 1%
+change of ``--tau`` or ``--inner_lr`` moves ``vals_Q`` or ``loss_T`` by 4e-3 to 3e-2 and fails;
+the evaluation returns of so tiny a run do not move with it. Changes as small as the 0.46% of
+the implicit gradient in 971bdfe can stay within these tolerances: the gradient itself is
+pinned against an independent derivation in ``tests/test_cartpole_implicit.py``.
 """
 
 import csv
@@ -23,7 +33,8 @@ GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "cartpole_golden.json
 ARGS = ["--num_train_steps", "800", "--init_steps", "200", "--batch_size", "32", "--hidden_dim", "8",
         "--model_hidden_dim", "4", "--eval_frequency", "200", "--log_frequency", "200",
         "--num_eval_episodes", "3", "--notqdm", "--num_seeds", "2", "--notensorboard"]
-METRICS = ("loss_Q", "vals_Q", "loss_T", "next_obs_mse")
+RTOL = {"loss_Q": 2e-2, "vals_Q": 2e-4, "loss_T": 1e-5, "next_obs_mse": 3e-2}  # see the module docstring
+METRICS = tuple(RTOL)
 AGENTS = ("omd", "mle", "vep")
 
 
@@ -49,7 +60,7 @@ def test_a_tiny_run_computes_what_the_sweeps_computed(tmp_path, agent_type):
     for seed in ("0", "1"):
         np.testing.assert_allclose(got[seed]["eval"], expected[seed]["eval"], rtol=1e-6, err_msg=f"seed {seed} eval")
         for key in METRICS:
-            np.testing.assert_allclose(got[seed][key], expected[seed][key], rtol=1e-5, err_msg=f"seed {seed} {key}")
+            np.testing.assert_allclose(got[seed][key], expected[seed][key], rtol=RTOL[key], err_msg=f"seed {seed} {key}")
 
 
 if __name__ == "__main__":

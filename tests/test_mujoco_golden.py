@@ -1,10 +1,20 @@
 """What a MuJoCo run computes, pinned: refactors must leave finished HalfCheetah results valid.
 
-``tests/golden/mujoco_golden.json`` holds the evaluation returns and per-interval training
-metrics of one tiny HalfCheetah-v5 CLI run per algorithm, made with the code that ran the
-committed ``results/halfcheetah_small_model_200k`` jobs (commit b4aabb9). Any change to
-what a run computes fails here; if one is intended, rerun the affected jobs and regenerate
-the file with ``python tests/test_mujoco_golden.py --write``.
+``tests/golden/mujoco_golden.json`` holds the training metrics of every update of one tiny
+HalfCheetah-v5 CLI run per algorithm (13 updates, logged at each step), made with the code
+that ran the committed ``results/halfcheetah_small_model_200k`` jobs (commit b4aabb9). It was
+regenerated in this form at e58a02e, whose MuJoCo code is that which passed the earlier file.
+Any change to what a run computes beyond rounding fails here; if one is intended, rerun the
+affected jobs and regenerate the file with ``python tests/test_mujoco_golden.py --write``.
+
+Why so short a run, and no evaluation return: the file must hold on any x86 CPU, and
+rounding differs between CPUs (the earlier file, of a 200-update run with two evaluations,
+failed on another machine's AMD EPYC: its evaluation returns moved by up to 52%). Perturbing the
+rounding here (``XLA_FLAGS=--xla_cpu_max_isa=SSE4_2`` or ``--xla_cpu_enable_fast_math=true``)
+moves these 13 updates' metrics by at most 1e-5 relative, the 20th update's by 5e-4 once the
+policy's actions reach the simulator, and a 1,000-step evaluation episode after 13 updates by
+7-40%: HalfCheetah's contacts amplify any last-bit difference, so only the first updates can
+be compared across machines. A 1% change of ``model_lr`` moves them by 2e-4 to 8e-4.
 """
 
 import csv
@@ -19,8 +29,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN = os.path.join(ROOT, "tests", "golden", "mujoco_golden.json")
-ARGS = ["--env_name=HalfCheetah-v5", "--max_steps=300", "--start_training=100", "--batch_size=16",
-        "--log_interval=50", "--eval_interval=150", "--eval_episodes=1", "--checkpoint_interval=1000",
+ARGS = ["--env_name=HalfCheetah-v5", "--max_steps=112", "--start_training=100", "--batch_size=16",
+        "--log_interval=1", "--eval_interval=1000", "--eval_episodes=1", "--checkpoint_interval=1000",
         "--config.hidden_dims=8,8", "--config.model_hidden_dim=4", "--config.num_ensemble_vep=2",
         "--config.inner_steps=2", "--notqdm", "--seed=3"]
 METRICS = {
@@ -32,16 +42,15 @@ METRICS = {
 
 
 def tiny_run(algo: str, save_dir: str) -> dict:
-    """Evaluation returns and the training metrics (rows from ``start_training`` on) of one tiny CLI run."""
+    """The training metrics (rows from ``start_training`` on, one per update) of one tiny CLI run."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.run([sys.executable, "mujoco/train.py", f"--config.algo={algo}", f"--save_dir={save_dir}", *ARGS],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    with open(os.path.join(save_dir, "3", "eval.csv")) as f:
-        evals = [float(r["return"]) for r in csv.DictReader(f)]
     with open(os.path.join(save_dir, "3", "train.csv")) as f:
         train = [r for r in csv.DictReader(f) if float(r["step"]) >= 100]
-    return {"eval": evals, **{k: [float(r[k]) for r in train] for k in METRICS[algo]}}
+    assert len(train) == 13, f"expected one row per update from step 100 to 112, got {len(train)}"
+    return {k: [float(r[k]) for r in train] for k in METRICS[algo]}
 
 
 # OMD and MLE are the committed HalfCheetah jobs; VEP and SAC share their SAC step and run with -m slow.
@@ -51,9 +60,7 @@ def test_a_tiny_run_computes_what_the_halfcheetah_jobs_computed(tmp_path, algo):
     with open(GOLDEN) as f:
         expected = json.load(f)[algo]
     got = tiny_run(algo, str(tmp_path))
-    # A few hundred float32 updates amplify reassociation differences only slightly; a changed
-    # computation moves these by orders of magnitude more.
-    np.testing.assert_allclose(got["eval"], expected["eval"], rtol=1e-4, err_msg="eval returns")
+    # 10 times the largest move that perturbed rounding made (module docstring).
     for key in METRICS[algo]:
         np.testing.assert_allclose(got[key], expected[key], rtol=1e-4, err_msg=key)
 
