@@ -3,6 +3,7 @@
   python bench/cartpole.py                    # omd, mle, vep x 1 and 10 seeds, 20k steps each
   python bench/cartpole.py --steps 200000 --agents omd --seeds 10
   python bench/cartpole.py --agents omd mle --seeds 10 30 60    # seeds per call
+  python bench/cartpole.py --agents omd --seeds 10 --num_Q_steps 5   # an OMD variant (also --warm_opt, --no_warm, --with_inv_jac)
   taskset -c 0 python bench/cartpole.py --seeds 10              # one core, as a --local sweep job runs
 
 For each agent type and seed count it compiles the loop, then times a run of
@@ -89,9 +90,14 @@ def main():
     parser.add_argument("--agents", nargs="+", default=["omd", "mle", "vep"], choices=["omd", "mle", "vep"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 10], help="seed counts to run (default 1 10)")
     parser.add_argument("--with_inv_jac", action="store_true", help="OMD with the conjugate-gradient inverse Jacobian")
+    parser.add_argument("--num_Q_steps", type=int, default=1, help="inner value steps per model update (default 1)")
+    parser.add_argument("--warm_opt", action="store_true", help="OMD keeps the inner Adam state across outer steps")
+    parser.add_argument("--no_warm", action="store_true", help="OMD starts each inner solve from fresh parameters")
+    parser.add_argument("--model_hidden_dim", type=int, default=32, help="the model's hidden size (default 32)")
     parser.add_argument("--no_shard", action="store_true", help="keep all seeds on one XLA CPU device (one core)")
     args = parser.parse_args()
-    extra = {"implicit": "cg" if args.with_inv_jac else "identity"}
+    extra = {"implicit": "cg" if args.with_inv_jac else "identity", "inner_steps": args.num_Q_steps,
+             "warm_opt": args.warm_opt, "no_warm": args.no_warm, "model_hidden_dim": args.model_hidden_dim}
 
     peak = peak_gflops()
     print(f"jax {jax.__version__} on {len(jax.devices())} x {jax.devices()[0].device_kind} "
