@@ -38,8 +38,16 @@ def make_agent(config: SoftQConfig, obs_dim: int, num_actions: int) -> Agent:
         config=config,
         nets=networks.make_networks(config, obs_dim, num_actions),
         q_opt=optax.adam(config.critic_lr),
-        model_opt=optax.adam(config.model_lr),
+        model_opt=model_optimizer(config),
     )
+
+
+def model_optimizer(config: SoftQConfig) -> optax.GradientTransformation:
+    """Adam at ``model_lr``; with ``model_grad_clip`` the gradient's global norm is clipped first."""
+    adam = optax.adam(config.model_lr)
+    if not config.model_grad_clip:
+        return adam
+    return optax.chain(optax.clip_by_global_norm(config.model_grad_clip), adam)
 
 
 def init_state(agent: Agent, key: jax.Array) -> AgentState:

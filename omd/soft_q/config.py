@@ -74,6 +74,11 @@ class SoftQConfig:
     # Two of the original's choices this code does not make by default (docs/cartpole.md, "Differences"):
     without_replacement: bool = False  # the original sampled each batch without replacement
     x64: bool = False  # the original ran with jax_enable_x64: float64 parameters and arithmetic
+    # Beyond the paper: candidate stabilisers of OMD, each off by default so that a default run is the
+    # original's (docs/cartpole.md, "Why OMD collapses").
+    mle_coef: float = 0.0  # OMD: add mle_coef times the MLE loss (next-state MSE + reward MSE) to the outer loss
+    clip_model_obs: bool = False  # model next states clipped to the range of the batch's real next states
+    model_grad_clip: float = 0.0  # clip the model gradient's global norm to this before Adam (0: off)
 
     @property
     def capacity(self) -> int:
@@ -109,6 +114,11 @@ class SoftQConfig:
         check_range(flag("model_lr"), self.model_lr, 0.0, low_open=True)
         check_range(flag("critic_lr"), self.critic_lr, 0.0, low_open=True)
         check_range("--cg_damping", self.cg_damping, 0.0)
+        check_range("--mle_coef", self.mle_coef, 0.0)
+        check_range("--model_grad_clip", self.model_grad_clip, 0.0)
+        if self.mle_coef and self.algo != "omd":
+            raise ValueError(f"--mle_coef adds the MLE loss to OMD's outer loss; it has no meaning with "
+                             f"{flag('algo')} {self.algo}. Drop it, or use {flag('algo')} omd.")
         algo, max_steps, start, batch = flag("algo"), flag("max_steps"), flag("start_training"), "--batch_size"
         if self.prob_model and self.algo == "vep":
             raise ValueError(

@@ -55,9 +55,17 @@ def q_loss(nets: Networks, config: SoftQConfig, params: Any, target_params: Any,
 
 def model_batch(nets: Networks, config: SoftQConfig, model_params: Any, batch: Batch,
                 noise: jax.Array | None) -> tuple[Batch, networks.ModelOutput]:
-    """``batch`` with the model's next observations and (unless --no_learn_reward) rewards."""
+    """``batch`` with the model's next observations and (unless --no_learn_reward) rewards.
+
+    With ``clip_model_obs`` each predicted component is clipped to the range of the batch's real
+    next states, so that value targets are never taken where no data has been.
+    """
     pred = networks.predict(nets, model_params, batch["obs"], batch["onehot"], noise)
-    out = dict(batch, next_obs=pred.next_obs)
+    next_obs = pred.next_obs
+    if config.clip_model_obs:
+        real = batch["next_obs"]
+        next_obs = jnp.clip(next_obs, jnp.min(real, axis=0), jnp.max(real, axis=0))
+    out = dict(batch, next_obs=next_obs)
     if pred.reward is not None:
         out["reward"] = pred.reward
     return out, pred

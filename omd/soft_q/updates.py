@@ -79,6 +79,8 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: losses.Batch, key: ja
             inner_loss, solve or adam_solve, start.params, theta, method=cfg.implicit, loss_takes_aux=True,
             **options)
         loss, _ = losses.q_loss(agent.nets, cfg, w_star, solved.target_params, batch)
+        if cfg.mle_coef:  # beyond the paper: the model anchored to the data (off by default)
+            loss = loss + cfg.mle_coef * losses.mle_loss(agent.nets, cfg, theta, batch, noise)[0]
         return loss, (solved, metrics)
 
     (loss, (solved, metrics)), grads = jax.value_and_grad(outer, has_aux=True)(state.model.params)
@@ -157,8 +159,10 @@ def _omd_updates(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key:
     return repeat(lambda s, k: omd_update(agent, s, buf, k), state, key, agent.config.outer_steps)
 
 
+MODEL_LOSSES: dict[str, Callable] = {"mle": _mle_loss, "vep": _vep_loss}  # (agent, state, model, batch, noise)
+
 UPDATES: dict[str, Callable] = {
     "omd": _omd_updates,
-    "mle": _model_fit_update(_mle_loss),
-    "vep": _model_fit_update(_vep_loss),
+    "mle": _model_fit_update(MODEL_LOSSES["mle"]),
+    "vep": _model_fit_update(MODEL_LOSSES["vep"]),
 }

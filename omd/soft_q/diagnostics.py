@@ -1,0 +1,101 @@
+"""What a soft-Q agent's model and value function are doing, probed on one replay batch.
+
+``probe`` reads an agent state and its replay buffer and changes neither: it draws its own
+batch with its own key, so probing a run between chunks leaves the run's path unchanged
+(``cartpole/diagnose.py`` trains exactly as ``cartpole/train.py`` does and probes every log
+interval). The quantities are the ones a collapse could come from:
+
+- where the model sends next states: the fraction of predicted components outside the range
+  of the real next states stored so far, and how far outside (in units of that range);
+- the reward head: its mean prediction and its squared error against the real rewards;
+- the inner problem's targets ``r + gamma * V_target(s')`` on model vs real next states, and
+  ``Q(s, a)`` on the batch (the value function the agent acts with);
+- the model's update: the norm of its gradient (OMD's implicit gradient, or the MLE/VEP
+  loss's), and for OMD the cosine between the identity approximation's gradient and the
+  conjugate-gradient one (how good the paper's default approximation of the inverse Jacobian
+  is at this point), and how unsolved the inner problem is (the norm of the inner loss's
+  gradient at the solved parameters).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from omd import replay
+from omd.soft_q import losses, networks, updates
+from omd.soft_q.agent import Agent, AgentState
+
+PROBE_KEYS = (
+    "pred_out_of_range", "pred_excess", "pred_reward", "reward_mse", "target_real", "target_model",
+    "q_sa", "model_grad_norm", "cos_identity_cg", "inner_grad_norm",
+)
+
+
+def observed_range(buf: replay.ReplayBuffer) -> tuple[jax.Array, jax.Array]:
+    """Per-dimension min and max of the stored real next states."""
+    valid = (jnp.arange(buf.capacity) < buf.size)[:, None]
+    next_obs = buf.data["next_obs"]
+    low = jnp.min(jnp.where(valid, next_obs, jnp.inf), axis=0)
+    high = jnp.max(jnp.where(valid, next_obs, -jnp.inf), axis=0)
+    return low, high
+
+
+def _omd_prepared(agent: Agent, state: AgentState) -> AgentState:
+    """The state as ``omd_update`` hands it to ``omd_model_grad`` (no --no_warm: its draw is random)."""
+    q = state.q
+    if not agent.config.warm_opt:
+        q = q.replace(opt_state=q.tx.init(q.params))
+    return state.replace(q=q)
+
+
+def _cosine(a, b) -> jax.Array:
+    dot = sum(jnp.vdot(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+    return dot / (optax.tree.norm(a) * optax.tree.norm(b) + 1e-30)
+
+
+def probe(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Array) -> dict[str, jax.Array]:
+    """The quantities of the module docstring, each a scalar; NaN where they do not apply."""
+    cfg, nets = agent.config, agent.nets
+    key_b, key_n = jax.random.split(key)
+    batch = updates.sample_batch(agent, buf, key_b)
+    pred = networks.predict(nets, state.model.params, batch["obs"], batch["onehot"], None)
+    low, high = observed_range(buf)
+    width = jnp.maximum(high - low, 1e-6)
+    excess = jnp.maximum(pred.next_obs - high, 0.0) + jnp.maximum(low - pred.next_obs, 0.0)
+    model_batch, _ = losses.model_batch(nets, cfg, state.model.params, batch, None)
+
+    def target(b):
+        next_q = networks.q_values(nets, state.q.target_params, b["next_obs"])
+        return b["reward"] + cfg.discount * b["not_done_no_max"] * losses.state_value(cfg, jnp.min(next_q, axis=0))
+
+    q = networks.q_values(nets, state.q.params, batch["obs"])
+    nan = jnp.full((), jnp.nan, jnp.float32)
+    out = {
+        "pred_out_of_range": jnp.mean((excess > 0).astype(jnp.float32)),
+        "pred_excess": jnp.mean(jnp.max(excess / width, axis=-1)),
+        "pred_reward": nan if pred.reward is None else jnp.mean(pred.reward),
+        "reward_mse": losses.reward_error(pred, batch["reward"]) if pred.reward is not None else nan,
+        "target_real": jnp.mean(target(batch)),
+        "target_model": jnp.mean(target(model_batch)),
+        "q_sa": jnp.mean(jnp.sum(q * batch["onehot"], axis=-1)),
+        "cos_identity_cg": nan,
+        "inner_grad_norm": nan,
+    }
+    if cfg.algo == "omd":
+        prepared = _omd_prepared(agent, state)
+        grads, solved, _ = updates.omd_model_grad(agent, prepared, batch, key_n)
+        cg_agent = agent._replace(config=dataclasses.replace(cfg, implicit="cg"))
+        grads_cg, _, _ = updates.omd_model_grad(cg_agent, prepared, batch, key_n)
+        inner = jax.grad(losses.q_loss, argnums=2, has_aux=True)(nets, cfg, solved.params, solved.target_params,
+                                                                 model_batch)[0]
+        out.update(model_grad_norm=optax.tree.norm(grads), cos_identity_cg=_cosine(grads, grads_cg),
+                   inner_grad_norm=optax.tree.norm(inner))
+    else:
+        loss = updates.MODEL_LOSSES[cfg.algo]
+        grads = jax.grad(loss, argnums=2, has_aux=True)(agent, state, state.model.params, batch, None)[0]
+        out["model_grad_norm"] = optax.tree.norm(grads)
+    return {k: jnp.asarray(out[k], jnp.float32) for k in PROBE_KEYS}

@@ -1,0 +1,80 @@
+"""Figures of ``cartpole/diagnose.py``'s probes: one column of panels per run, one line per seed.
+
+  python -m omd.soft_q.probe_plots runs/diag/omd2 runs/diag/mle2 --out figures/cartpole_collapse/probes.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+PANELS = (  # column, label, log scale
+    ("eval_return", "evaluation return", False),
+    ("q_sa", "Q(s, a) on replay", True),
+    ("target_model", "inner target on model s'", True),
+    ("pred_out_of_range", "model s' outside data range (fraction)", False),
+    ("loss_T", "loss_T (OMD: real Bellman error)", True),
+    ("model_grad_norm", "model gradient norm", True),
+    ("inner_grad_norm", "inner gradient norm at w* (OMD)", True),
+    ("cos_identity_cg", "cos(identity, CG) model gradient (OMD)", False),
+)
+
+
+def read_probes(folder: str) -> dict[int, pd.DataFrame]:
+    """``{seed: probe.csv}`` of one diagnostic run."""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(folder, "*", "probe.csv"))):
+        seed = os.path.basename(os.path.dirname(path))
+        if seed.isdigit():
+            out[int(seed)] = pd.read_csv(path)
+    if not out:
+        raise FileNotFoundError(f"no <seed>/probe.csv under {folder}: run cartpole/diagnose.py --diag_out {folder}")
+    return out
+
+
+def plot(folders: list[str], out: str, labels: list[str] | None = None) -> str:
+    labels = labels or [os.path.basename(os.path.normpath(f)) for f in folders]
+    fig, axes = plt.subplots(len(PANELS), len(folders), figsize=(4.2 * len(folders), 2.0 * len(PANELS)),
+                             sharex=True, squeeze=False)
+    for col, (folder, label) in enumerate(zip(folders, labels)):
+        runs = read_probes(folder)
+        for row, (key, name, log) in enumerate(PANELS):
+            ax = axes[row, col]
+            for seed, df in runs.items():
+                y = df[key].abs() if log else df[key]
+                ax.plot(df["step"] / 1e3, y, lw=0.8, label=str(seed))
+            if log:
+                ax.set_yscale("log")
+            if col == 0:
+                ax.set_ylabel(name + (" (abs)" if log and key.startswith(("q_", "target")) else ""), fontsize=7)
+            if row == 0:
+                ax.set_title(label, fontsize=9)
+        axes[-1, col].set_xlabel("environment steps (thousands)")
+    axes[0, -1].legend(fontsize=6, ncol=2, title="seed", title_fontsize=6)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folders", nargs="+", help="--diag_out folders of cartpole/diagnose.py runs")
+    parser.add_argument("--labels", nargs="+", help="one title per folder (default: the folder names)")
+    parser.add_argument("--out", required=True, help="the PNG to write")
+    args = parser.parse_args()
+    if args.labels and len(args.labels) != len(args.folders):
+        parser.error(f"--labels takes one title per folder ({len(args.folders)}), not {len(args.labels)}")
+    print(plot(args.folders, args.out, args.labels))
+
+
+if __name__ == "__main__":
+    main()

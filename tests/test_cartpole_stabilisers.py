@@ -1,0 +1,97 @@
+"""The candidate stabilisers of OMD (--mle_coef, --clip_model_obs, --model_grad_clip): each does what
+its help says, and each is off by default (the golden tests pin that a default run is unchanged)."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from omd.soft_q import SoftQConfig, losses, updates
+from omd.soft_q.agent import init_state, make_agent, model_optimizer
+
+SMALL = dict(hidden_dim=8, model_hidden_dim=4, batch_size=16, start_training=16)
+
+
+def _batch(key, n=16, obs_dim=4):
+    k1, k2, k3 = jax.random.split(key, 3)
+    return {
+        "obs": jax.random.normal(k1, (n, obs_dim)),
+        "onehot": jax.nn.one_hot(jax.random.randint(k2, (n,), 0, 2), 2),
+        "reward": jnp.ones((n,)),
+        "next_obs": 0.1 * jax.random.normal(k3, (n, obs_dim)),
+        "not_done_no_max": jnp.ones((n,)),
+    }
+
+
+def _agent(**kw):
+    config = SoftQConfig(**{**SMALL, **kw}).validate()
+    agent = make_agent(config, 4, 2)
+    return agent, init_state(agent, jax.random.key(0))
+
+
+def test_defaults_are_off():
+    config = SoftQConfig()
+    assert config.mle_coef == 0.0 and not config.clip_model_obs and config.model_grad_clip == 0.0
+
+
+def test_clip_model_obs_keeps_predictions_within_the_batch_range():
+    agent, state = _agent(clip_model_obs=True)
+    batch = _batch(jax.random.key(1))
+    far = jax.tree_util.tree_map_with_path(
+        lambda p, x: x + 50.0 if "bias" in jax.tree_util.keystr(p) and x.shape[-1] == 4 else x, state.model.params)
+    clipped, pred = losses.model_batch(agent.nets, agent.config, far, batch, None)
+    low, high = batch["next_obs"].min(0), batch["next_obs"].max(0)
+    assert bool(jnp.all(pred.next_obs > high))  # the raw predictions are far outside
+    np.testing.assert_allclose(clipped["next_obs"], jnp.broadcast_to(high, clipped["next_obs"].shape))
+    unclipped, _ = losses.model_batch(agent.nets, dataclasses.replace(agent.config, clip_model_obs=False), far,
+                                      batch, None)
+    np.testing.assert_array_equal(unclipped["next_obs"], pred.next_obs)
+    assert bool(jnp.all(clipped["next_obs"] >= low))
+
+
+def test_mle_coef_adds_the_mle_gradient_to_the_omd_gradient():
+    batch, key = _batch(jax.random.key(2)), jax.random.key(3)
+    grads = {}
+    for coef in (0.0, 0.5):
+        agent, state = _agent(mle_coef=coef)
+        grads[coef], _, _ = updates.omd_model_grad(agent, state, batch, key)
+    agent, state = _agent()
+    mle_grad = jax.grad(lambda th: losses.mle_loss(agent.nets, agent.config, th, batch, None)[0])(state.model.params)
+    expected = jax.tree.map(lambda g, m: g + 0.5 * m, grads[0.0], mle_grad)
+    for got, want in zip(jax.tree.leaves(grads[0.5]), jax.tree.leaves(expected)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_model_grad_clip_clips_the_global_norm_before_adam():
+    config = SoftQConfig(model_grad_clip=1.0).validate()
+    params = {"w": jnp.zeros(3)}
+    grads = {"w": jnp.array([30.0, 40.0, 0.0])}  # norm 50
+    opt = model_optimizer(config)
+    _, state = opt.update(grads, opt.init(params), params)
+    mu = state[1][0].mu["w"]  # Adam's first moment saw the clipped gradient, norm 1
+    np.testing.assert_allclose(mu, 0.1 * jnp.array([0.6, 0.8, 0.0]), rtol=1e-6)
+    plain = model_optimizer(SoftQConfig())
+    _, plain_state = plain.update(grads, plain.init(params), params)
+    np.testing.assert_allclose(plain_state[0].mu["w"], 0.1 * grads["w"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(mle_coef=-1.0), "--mle_coef"),
+    (dict(model_grad_clip=-0.5), "--model_grad_clip"),
+    (dict(algo="mle", mle_coef=1.0), "--mle_coef adds the MLE loss to OMD's outer loss"),
+])
+def test_bad_values_are_refused_by_name(kw, message):
+    with pytest.raises(ValueError, match=message):
+        SoftQConfig(**kw).validate()
+
+
+def test_stabilised_omd_update_runs_and_stays_finite():
+    agent, state = _agent(mle_coef=1.0, clip_model_obs=True, model_grad_clip=10.0)
+    batch = _batch(jax.random.key(4))
+    grads, _, metrics = updates.omd_model_grad(agent, state, batch, jax.random.key(5))
+    assert all(bool(jnp.all(jnp.isfinite(g))) for g in jax.tree.leaves(grads))
+    assert np.isfinite(float(metrics["loss_T"]))
+    assert optax.tree.norm(grads) > 0
