@@ -1,0 +1,21 @@
+"""Candidate stabilisers of OMD, one at a time, where OMD collapses most (model hidden size 2;
+10 seeds vmapped in one process, 200k steps, the original's defaults otherwise):
+
+- ``--mle_coef 1``: the MLE loss (next-state MSE + reward MSE) added to the outer loss, unweighted;
+- ``--clip_model_obs``: model next states clipped to the range of the batch's real next states;
+- ``--no_learn_reward``: the original's flag: the value function gets the true rewards;
+- ``--model_grad_clip 10``: the model gradient's global norm clipped to 10 before Adam.
+
+Chosen from the probes of ``cartpole/diagnose.py`` (docs/cartpole.md, "Why OMD collapses"): the
+model's reward head drifts far below the true reward while its next states move to where the
+value function extrapolates high, and the model gradient's norm grows by orders of magnitude.
+The default OMD job at this size is ``cartpole_hidden``'s ``agent_type=omd,model_hidden_dim=2``."""
+
+basename = "cartpole_omd_stabilisers"
+group_seeds = True
+_variants = [dict(mle_coef=[1.0]), dict(clip_model_obs=[True]), dict(no_learn_reward=[True]),
+             dict(model_grad_clip=[10.0])]
+grid = [dict(_main=["cartpole/train.py"], agent_type=["omd"], model_hidden_dim=[2], **variant,
+             seed=list(range(10))) for variant in _variants]
+plot = dict(agent="agent_type", x=None, ylabel="episode return",
+            title="CartPole OMD, model hidden size 2: candidate stabilisers")
