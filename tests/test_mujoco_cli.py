@@ -58,6 +58,8 @@ def test_every_algo_trains_through_the_cli(tmp_path, algo, extra, inside):
     train_rows = _rows(tmp_path / "42" / "train.csv")
     assert [float(r["step"]) for r in train_rows] == [40.0 * i for i in range(1, 7)]
     assert np.isfinite(float(train_rows[-1][ALGO_KEYS[algo]]))
+    if algo in ("omd", "mle"):  # both model-based agents log their model's next-state error (Figure 6's claim)
+        assert float(train_rows[-1]["model_state_mse"]) > 0
     assert any(name.startswith("events") for name in os.listdir(tmp_path / "tb" / "42"))
     assert (tmp_path / "42" / "checkpoint.msgpack").exists()
 

@@ -164,8 +164,12 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: Batch, key: jax.Array
 
 def omd_update(agent: Agent, state: AgentState, batch: Batch, key: jax.Array):
     grads, sac, metrics = omd_model_grad(agent, state, batch, key)
+    # Logged only (the model's prediction error before its step, as MLE's loss reports it): the
+    # paper's claim is that OMD's model predicts worse than MLE's yet controls better.
+    _, state_mse, reward_mse = losses.model_errors(agent, state.model.params, batch)
     model = state.model.apply_gradients(grads=grads)
-    return state.replace(sac=sac, model=model), metrics
+    return state.replace(sac=sac, model=model), {**metrics, "model_state_mse": state_mse,
+                                                 "model_reward_mse": reward_mse}
 
 
 UPDATES = {"omd": omd_update, "mle": mle_update, "vep": vep_update, "sac": sac_update}
