@@ -17,5 +17,6 @@ grid = [dict(_main=["cartpole/train.py"], agent_type=["omd"], model_hidden_dim=[
         for size in (2, 32) for variant in _variants if "with_inv_jac" not in variant]
 grid.append(dict(_main=["cartpole/train.py"], agent_type=["omd"], model_hidden_dim=[2], with_inv_jac=[True],
                  seed=list(range(10))))  # last: the longest job
-plot = dict(agent="agent_type", x=None, ylabel="episode return",
+plot = dict(agent="agent_type", x="model_hidden_dim", xlabel="model hidden size", categorical_x=True,
+            ylabel="episode return",
             title="CartPole OMD: one approximation changed at a time")
