@@ -15,15 +15,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-PANELS = (  # column, label, log scale
-    ("eval_return", "evaluation return", False),
-    ("q_sa", "Q(s, a) on replay", True),
-    ("target_model", "inner target on model s'", True),
-    ("pred_out_of_range", "model s' outside data range (fraction)", False),
-    ("loss_T", "loss_T (OMD: real Bellman error)", True),
-    ("model_grad_norm", "model gradient norm", True),
-    ("inner_grad_norm", "inner gradient norm at w* (OMD)", True),
-    ("cos_identity_cg", "cos(identity, CG) model gradient (OMD)", False),
+PANELS = (  # column, label, y scale
+    ("eval_return", "evaluation return", "linear"),
+    ("q_sa", "Q(s, a) on replay", "symlog"),
+    ("pred_reward", "model reward (true: 1)", "symlog"),
+    ("pred_out_of_range", "model s' outside data range (fraction)", "linear"),
+    ("real_bellman_error", "Bellman error on real data", "log"),
+    ("model_grad_norm", "model gradient norm", "log"),
+    ("cos_identity_cg", "cos(identity, CG) model gradient (OMD)", "linear"),
 )
 
 
@@ -45,15 +44,13 @@ def plot(folders: list[str], out: str, labels: list[str] | None = None) -> str:
                              sharex=True, squeeze=False)
     for col, (folder, label) in enumerate(zip(folders, labels)):
         runs = read_probes(folder)
-        for row, (key, name, log) in enumerate(PANELS):
+        for row, (key, name, scale) in enumerate(PANELS):
             ax = axes[row, col]
             for seed, df in runs.items():
-                y = df[key].abs() if log else df[key]
-                ax.plot(df["step"] / 1e3, y, lw=0.8, label=str(seed))
-            if log:
-                ax.set_yscale("log")
+                ax.plot(df["step"] / 1e3, df[key], lw=0.8, label=str(seed))
+            ax.set_yscale(scale, **({"linthresh": 10.0} if scale == "symlog" else {}))
             if col == 0:
-                ax.set_ylabel(name + (" (abs)" if log and key.startswith(("q_", "target")) else ""), fontsize=7)
+                ax.set_ylabel(name, fontsize=7)
             if row == 0:
                 ax.set_title(label, fontsize=9)
         axes[-1, col].set_xlabel("environment steps (thousands)")
