@@ -11,7 +11,7 @@ The default OMD job at each size is not rerun here: it is ``cartpole_hidden``'s
 
 basename = "cartpole_omd_ablation"
 group_seeds = True
-_variants = [dict(warm_opt=[True]), dict(num_Q_steps=[5]), dict(no_warm=[True]), dict(with_inv_jac=[True])]
+_variants = [dict(warm_opt=[True]), dict(no_warm=[True]), dict(num_Q_steps=[5]), dict(with_inv_jac=[True])]
 grid = [dict(_main=["cartpole/train.py"], agent_type=["omd"], model_hidden_dim=[size], **variant,
              seed=list(range(10)))
         for size in (2, 32) for variant in _variants if "with_inv_jac" not in variant]
