@@ -26,7 +26,9 @@ def test_notebook_runs_small_and_writes_figures(tmp_path, monkeypatch):
     papermill.execute_notebook(
         str(ROOT / "tabular.ipynb"), str(out), kernel_name="omd-tabular-test", cwd=str(ROOT),
         parameters={"NUM_SEEDS": 2, "NUM_KAPPAS": 3, "NUM_STDS": 2, "MAX_ITER": 20, "FIGURES_DIR": str(figures)},
-        progress_bar=False)
+        # papermill gives a kernel 60 s to start by default; importing JAX in a fresh clone (no bytecode
+        # cache) on a core shared with a training job can take longer, which failed this test there.
+        start_timeout=600, progress_bar=False)
     for name in ("return_vs_kappa", "q_error_bounds", "ift_sensitivity"):
         for ext in ("png", "pdf"):
             path = figures / f"{name}.{ext}"
