@@ -2,6 +2,7 @@
 without changing it, and its quantities are what they say."""
 
 import csv
+import functools
 import os
 import subprocess
 import sys
@@ -36,6 +37,7 @@ def test_observed_range_is_that_of_the_stored_next_states_only():
     np.testing.assert_array_equal(high, data.max(0))
 
 
+@functools.lru_cache(maxsize=None)  # one short run per agent, shared by the tests below
 def _trained(algo):
     config = SoftQConfig(algo=algo, max_steps=400, start_training=100, batch_size=32, hidden_dim=8,
                          model_hidden_dim=2, eval_episodes=1)
