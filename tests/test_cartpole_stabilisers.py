@@ -35,6 +35,7 @@ def _agent(**kw):
 def test_defaults_are_off():
     config = SoftQConfig()
     assert config.mle_coef == 0.0 and not config.clip_model_obs and config.model_grad_clip == 0.0
+    assert config.mle_grad_mix == 0.0
 
 
 def test_clip_model_obs_keeps_predictions_within_the_batch_range():
@@ -78,10 +79,23 @@ def test_model_grad_clip_clips_the_global_norm_before_adam():
     np.testing.assert_allclose(plain_state[0].mu["w"], 0.1 * grads["w"], rtol=1e-6)
 
 
+def test_mle_grad_mix_weights_the_unit_omd_and_mle_gradients():
+    agent, state = _agent(mle_grad_mix=0.25)
+    batch = _batch(jax.random.key(6))
+    omd_grads, _, _ = updates.omd_model_grad(agent, state, batch, jax.random.key(7))
+    mixed = updates._mix_mle_gradient(agent, state.model.params, omd_grads, batch, None)
+    mle = jax.grad(lambda th: losses.mle_loss(agent.nets, agent.config, th, batch, None)[0])(state.model.params)
+    flat = lambda t: np.concatenate([np.ravel(x) for x in jax.tree.leaves(t)])  # noqa: E731
+    o, m, got = flat(omd_grads), flat(mle), flat(mixed)
+    np.testing.assert_allclose(got, 0.75 * o / np.linalg.norm(o) + 0.25 * m / np.linalg.norm(m), rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("kw, message", [
     (dict(mle_coef=-1.0), "--mle_coef"),
     (dict(model_grad_clip=-0.5), "--model_grad_clip"),
     (dict(algo="mle", mle_coef=1.0), "--mle_coef adds the MLE loss to OMD's outer loss"),
+    (dict(mle_grad_mix=1.5), "--mle_grad_mix"),
+    (dict(algo="vep", mle_grad_mix=0.5), "--mle_grad_mix mixes the MLE gradient into OMD's model gradient"),
 ])
 def test_bad_values_are_refused_by_name(kw, message):
     with pytest.raises(ValueError, match=message):
@@ -95,3 +109,23 @@ def test_stabilised_omd_update_runs_and_stays_finite():
     assert all(bool(jnp.all(jnp.isfinite(g))) for g in jax.tree.leaves(grads))
     assert np.isfinite(float(metrics["loss_T"]))
     assert optax.tree.norm(grads) > 0
+
+
+def test_cli_trains_with_every_stabiliser(tmp_path):
+    import csv
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run(
+        [sys.executable, "cartpole/train.py", "--out_dir", str(tmp_path), "--num_train_steps", "400", "--init_steps",
+         "200", "--batch_size", "32", "--hidden_dim", "8", "--model_hidden_dim", "2", "--eval_frequency", "200",
+         "--log_frequency", "200", "--num_eval_episodes", "2", "--notqdm", "--mle_coef", "0.5", "--mle_grad_mix",
+         "0.5", "--clip_model_obs", "--model_grad_clip", "10"],
+        cwd=root, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    with open(tmp_path / "0" / "train.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(float(r["step"])) for r in rows] == [200, 400]
+    assert all(np.isfinite(float(rows[-1][k])) for k in ("loss_T", "vals_Q", "next_obs_mse"))

@@ -79,6 +79,7 @@ class SoftQConfig:
     mle_coef: float = 0.0  # OMD: add mle_coef times the MLE loss (next-state MSE + reward MSE) to the outer loss
     clip_model_obs: bool = False  # model next states clipped to the range of the batch's real next states
     model_grad_clip: float = 0.0  # clip the model gradient's global norm to this before Adam (0: off)
+    mle_grad_mix: float = 0.0  # OMD: model step on (1 - c) * unit OMD gradient + c * unit MLE gradient (0: off)
 
     @property
     def capacity(self) -> int:
@@ -116,9 +117,12 @@ class SoftQConfig:
         check_range("--cg_damping", self.cg_damping, 0.0)
         check_range("--mle_coef", self.mle_coef, 0.0)
         check_range("--model_grad_clip", self.model_grad_clip, 0.0)
-        if self.mle_coef and self.algo != "omd":
-            raise ValueError(f"--mle_coef adds the MLE loss to OMD's outer loss; it has no meaning with "
-                             f"{flag('algo')} {self.algo}. Drop it, or use {flag('algo')} omd.")
+        check_range("--mle_grad_mix", self.mle_grad_mix, 0.0, 1.0)
+        for name, what in (("mle_coef", "adds the MLE loss to OMD's outer loss"),
+                           ("mle_grad_mix", "mixes the MLE gradient into OMD's model gradient")):
+            if getattr(self, name) and self.algo != "omd":
+                raise ValueError(f"--{name} {what}; it has no meaning with {flag('algo')} {self.algo}. "
+                                 f"Drop it, or use {flag('algo')} omd.")
         algo, max_steps, start, batch = flag("algo"), flag("max_steps"), flag("start_training"), "--batch_size"
         if self.prob_model and self.algo == "vep":
             raise ValueError(
