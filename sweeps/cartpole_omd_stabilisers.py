@@ -5,6 +5,8 @@
 - ``--clip_model_obs``: model next states clipped to the range of the batch's real next states;
 - ``--no_learn_reward``: the original's flag: the value function gets the true rewards;
 - ``--model_grad_clip 10``: the model gradient's global norm clipped to 10 before Adam;
+- ``--mle_grad_mix 0.5``: the model steps on the mean of the unit-norm OMD and MLE gradients (a
+  fixed ``--mle_coef`` is negligible beside an OMD gradient whose norm grows to 1e6);
 - ``--lr 0.0003``: a slower model (the original's flag; default 1e-3);
 - ``--tau 0.002``: a slower target network for the inner problem (default 0.01).
 
@@ -16,7 +18,7 @@ The default OMD job at this size is ``cartpole_hidden``'s ``agent_type=omd,model
 basename = "cartpole_omd_stabilisers"
 group_seeds = True
 _variants = [dict(mle_coef=[1.0]), dict(clip_model_obs=[True]), dict(no_learn_reward=[True]),
-             dict(model_grad_clip=[10.0]), dict(lr=[3e-4]), dict(tau=[0.002])]
+             dict(model_grad_clip=[10.0]), dict(mle_grad_mix=[0.5]), dict(lr=[3e-4]), dict(tau=[0.002])]
 grid = [dict(_main=["cartpole/train.py"], agent_type=["omd"], model_hidden_dim=[2], **variant,
              seed=list(range(10))) for variant in _variants]
 plot = dict(agent="agent_type", x=None, ylabel="episode return",
