@@ -7,6 +7,8 @@
 - ``--model_grad_clip 10``: the model gradient's global norm clipped to 10 before Adam;
 - ``--mle_grad_mix 0.5``: the model steps on the mean of the unit-norm OMD and MLE gradients (a
   fixed ``--mle_coef`` is negligible beside an OMD gradient whose norm grows to 1e6);
+- ``--clip_model_obs --no_learn_reward``: both of the model's freedoms that the probes show
+  drifting taken away: next states kept within the data's range and the true rewards;
 - ``--lr 0.0003``: a slower model (the original's flag; default 1e-3);
 - ``--tau 0.002``: a slower target network for the inner problem (default 0.01).
 
@@ -18,7 +20,8 @@ The default OMD job at this size is ``cartpole_hidden``'s ``agent_type=omd,model
 basename = "cartpole_omd_stabilisers"
 group_seeds = True
 _variants = [dict(mle_coef=[1.0]), dict(clip_model_obs=[True]), dict(no_learn_reward=[True]),
-             dict(model_grad_clip=[10.0]), dict(mle_grad_mix=[0.5]), dict(lr=[3e-4]), dict(tau=[0.002])]
+             dict(model_grad_clip=[10.0]), dict(mle_grad_mix=[0.5]),
+             dict(clip_model_obs=[True], no_learn_reward=[True]), dict(lr=[3e-4]), dict(tau=[0.002])]
 grid = [dict(_main=["cartpole/train.py"], agent_type=["omd"], model_hidden_dim=[2], **variant,
              seed=list(range(10))) for variant in _variants]
 plot = dict(agent="agent_type", x=None, ylabel="episode return",
