@@ -52,7 +52,7 @@ def diagnose(config, seeds: list[int], out: str) -> None:
         w.writerow(columns)
     points = boundaries(config)
     last_eval, pending = np.full(len(seeds), np.nan), None
-    for i, (a, b) in enumerate(tqdm(list(zip(points[:-1], points[1:])), desc="chunks", disable=not FLAGS.tqdm)):
+    for a, b in tqdm(list(zip(points[:-1], points[1:])), desc="chunks", disable=not FLAGS.tqdm):
         if a % config.eval_interval == 0:
             last_eval = np.asarray(evaluate(state, a // config.eval_interval))
         state, sums = run_steps(state, a, b)

@@ -45,14 +45,6 @@ def observed_range(buf: replay.ReplayBuffer) -> tuple[jax.Array, jax.Array]:
     return low, high
 
 
-def _omd_prepared(agent: Agent, state: AgentState) -> AgentState:
-    """The state as ``omd_update`` hands it to ``omd_model_grad`` (no --no_warm: its draw is random)."""
-    q = state.q
-    if not agent.config.warm_opt:
-        q = q.replace(opt_state=q.tx.init(q.params))
-    return state.replace(q=q)
-
-
 def _cosine(a, b) -> jax.Array:
     dot = sum(jnp.vdot(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
     return dot / (optax.tree.norm(a) * optax.tree.norm(b) + 1e-30)
@@ -61,7 +53,7 @@ def _cosine(a, b) -> jax.Array:
 def probe(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Array) -> dict[str, jax.Array]:
     """The quantities of the module docstring, each a scalar; NaN where they do not apply."""
     cfg, nets = agent.config, agent.nets
-    key_b, key_n = jax.random.split(key)
+    key_b, key_n, key_w = jax.random.split(key, 3)
     batch = updates.sample_batch(agent, buf, key_b)
     pred = networks.predict(nets, state.model.params, batch["obs"], batch["onehot"], None)
     low, high = observed_range(buf)
@@ -88,7 +80,7 @@ def probe(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Ar
         "inner_grad_norm": nan,
     }
     if cfg.algo == "omd":
-        prepared = _omd_prepared(agent, state)
+        prepared = state.replace(q=updates.inner_start(agent, state.q, key_w))
         grads, solved, _ = updates.omd_model_grad(agent, prepared, batch, key_n)
         cg_agent = agent._replace(config=dataclasses.replace(cfg, implicit="cg"))
         grads_cg, _, _ = updates.omd_model_grad(cg_agent, prepared, batch, key_n)

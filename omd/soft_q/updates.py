@@ -107,16 +107,22 @@ def _mix_mle_gradient(agent: Agent, model_params: Any, omd_grads: Any, batch: lo
                         unit(omd_grads), unit(mle_grads))
 
 
+def inner_start(agent: Agent, q: TrainState, key: jax.Array) -> TrainState:
+    """Where OMD's inner solve starts: the current Q (fresh parameters with --no_warm, drawn with
+    ``key``), its Adam statistics reset unless --warm_opt."""
+    if agent.config.no_warm:
+        fresh = networks.init_q(agent.nets, key)
+        q = q.replace(params=fresh, target_params=fresh)
+    if not agent.config.warm_opt:
+        q = q.replace(opt_state=q.tx.init(q.params))
+    return q
+
+
 def omd_update(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Array):
     cfg = agent.config
     key_b, key_n, key_w = jax.random.split(key, 3)
     batch = sample_batch(agent, buf, key_b)
-    q = state.q
-    if cfg.no_warm:
-        fresh = networks.init_q(agent.nets, key_w)
-        q = q.replace(params=fresh, target_params=fresh)
-    if not cfg.warm_opt:
-        q = q.replace(opt_state=q.tx.init(q.params))
+    q = inner_start(agent, state.q, key_w)
     grads, solved, metrics = omd_model_grad(agent, state.replace(q=q), batch, key_n)
     if cfg.mle_grad_mix:
         grads = _mix_mle_gradient(agent, state.model.params, grads, batch, _model_noise(agent, key_n, batch))
