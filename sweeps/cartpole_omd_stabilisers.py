@@ -10,7 +10,10 @@
 - ``--clip_model_obs --no_learn_reward``: both of the model's freedoms that the probes show
   drifting taken away: next states kept within the data's range and the true rewards;
 - ``--lr 0.0003``: a slower model (the original's flag; default 1e-3);
-- ``--tau 0.002``: a slower target network for the inner problem (default 0.01).
+- ``--tau 0.002``: a slower target network for the inner problem (default 0.01);
+- ``--warm_opt --clip_model_obs``: the two that help different symptoms, together: the inner
+  Adam state kept (the default's inner step is sign descent, blind to the model's scale) and
+  model states kept in the data's range.
 
 Chosen from the probes of ``cartpole/diagnose.py`` (docs/cartpole.md, "Why OMD collapses"): the
 model's reward head drifts far below the true reward while its next states move to where the
@@ -21,7 +24,8 @@ basename = "cartpole_omd_stabilisers"
 group_seeds = True
 _variants = [dict(mle_coef=[1.0]), dict(clip_model_obs=[True]), dict(no_learn_reward=[True]),
              dict(model_grad_clip=[10.0]), dict(mle_grad_mix=[0.5]),
-             dict(clip_model_obs=[True], no_learn_reward=[True]), dict(lr=[3e-4]), dict(tau=[0.002])]
+             dict(clip_model_obs=[True], no_learn_reward=[True]), dict(lr=[3e-4]), dict(tau=[0.002]),
+             dict(warm_opt=[True], clip_model_obs=[True])]
 grid = [dict(_main=["cartpole/train.py"], agent_type=["omd"], model_hidden_dim=[2], **variant,
              seed=list(range(10))) for variant in _variants]
 plot = dict(agent="agent_type", x=None, ylabel="episode return",
