@@ -37,7 +37,9 @@ def make_agent(config: SoftQConfig, obs_dim: int, num_actions: int) -> Agent:
     return Agent(
         config=config,
         nets=networks.make_networks(config, obs_dim, num_actions),
-        q_opt=optax.adam(config.critic_lr),
+        # eps_root keeps Adam's derivative finite where a gradient is exactly 0 (d sqrt(v) at v = 0),
+        # which only --unroll_inner differentiates; otherwise the original's Adam, bit for bit.
+        q_opt=optax.adam(config.critic_lr, eps_root=1e-16 if config.unroll_inner else 0.0),
         model_opt=model_optimizer(config),
     )
 

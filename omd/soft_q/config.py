@@ -80,6 +80,8 @@ class SoftQConfig:
     clip_model_obs: bool = False  # model next states clipped to the range of the batch's real next states
     model_grad_clip: float = 0.0  # clip the model gradient's global norm to this before Adam (0: off)
     mle_grad_mix: float = 0.0  # OMD: model step on (1 - c) * unit OMD gradient + c * unit MLE gradient (0: off)
+    clip_target: bool = False  # V(s') in every Bellman target clipped to the returns the batch's real rewards allow
+    unroll_inner: bool = False  # OMD: the model gradient differentiates the K inner Adam steps themselves
 
     @property
     def capacity(self) -> int:
@@ -123,6 +125,9 @@ class SoftQConfig:
             if getattr(self, name) and self.algo != "omd":
                 raise ValueError(f"--{name} {what}; it has no meaning with {flag('algo')} {self.algo}. "
                                  f"Drop it, or use {flag('algo')} omd.")
+        if self.unroll_inner and (self.algo != "omd" or self.implicit != "identity"):
+            raise ValueError(f"--unroll_inner replaces OMD's implicit gradient by the inner steps' own derivative; "
+                             f"it needs {flag('algo')} omd without {flag('implicit')}.")
         algo, max_steps, start, batch = flag("algo"), flag("max_steps"), flag("start_training"), "--batch_size"
         if self.prob_model and self.algo == "vep":
             raise ValueError(

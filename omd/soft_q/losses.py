@@ -36,13 +36,16 @@ def policy_logits(config: SoftQConfig, q_heads: jax.Array) -> jax.Array:
 def q_loss(nets: Networks, config: SoftQConfig, params: Any, target_params: Any, batch: Batch):
     """Soft Bellman error ``mean (Q_h(s,a) - (r + gamma * V_target(s')))^2`` over heads and batch.
 
-    The target uses the minimum over the target heads (double Q). Returns
-    ``(loss, aux)`` with the metrics the original logged.
+    The target uses the minimum over the target heads (double Q). With ``clip_target`` (beyond the
+    paper, off by default) ``V(s')`` is clipped to ``batch["value_bounds"]`` (``value_bounds``).
+    Returns ``(loss, aux)`` with the metrics the original logged.
     """
     # Only the target network is held fixed: OMD differentiates this loss through the
     # model's rewards and next observations (the gradient w.r.t. theta of grad_w L).
     next_q = networks.q_values(nets, jax.lax.stop_gradient(target_params), batch["next_obs"])
     next_v = state_value(config, jnp.min(next_q, axis=0))
+    if config.clip_target:
+        next_v = jnp.clip(next_v, batch["value_bounds"][0], batch["value_bounds"][1])
     target = batch["reward"] + config.discount * batch["not_done_no_max"] * next_v
     q = networks.q_values(nets, params, batch["obs"])
     q_sa = jnp.sum(q * batch["onehot"], axis=-1)
@@ -51,6 +54,19 @@ def q_loss(nets: Networks, config: SoftQConfig, params: Any, target_params: Any,
     probs = jax.nn.softmax(logits, axis=-1)
     entropy = -jnp.sum(probs * jax.nn.log_softmax(logits, axis=-1), axis=-1)
     return loss, {"vals_Q": jnp.mean(q_sa), "entropy_Q": jnp.mean(entropy)}
+
+
+def value_bounds(config: SoftQConfig, reward: jax.Array, num_actions: int) -> jax.Array:
+    """``[low, high]``: the range of soft returns that rewards within ``reward``'s range allow.
+
+    An episode may end at once (value 0) or run forever; each step adds a reward in ``[r_min,
+    r_max]`` and, unless --hard, an entropy bonus in ``[0, alpha * log |A|]``: so ``low = min(0,
+    r_min) / (1 - gamma)`` and ``high = max(0, r_max + alpha log |A|) / (1 - gamma)``. Taken from the
+    real rewards, so a model's reward cannot move the bounds.
+    """
+    bonus = 0.0 if config.hard else config.alpha * jnp.log(num_actions)
+    scale = 1.0 / (1.0 - config.discount)
+    return jnp.stack([jnp.minimum(0.0, jnp.min(reward)) * scale, jnp.maximum(0.0, jnp.max(reward) + bonus) * scale])
 
 
 def model_batch(nets: Networks, config: SoftQConfig, model_params: Any, batch: Batch,

@@ -31,13 +31,16 @@ METRIC_KEYS = ("vals_Q", "loss_Q", "grad_norm_Q", "entropy_Q", "loss_T", "next_o
 def sample_batch(agent: Agent, buf: replay.ReplayBuffer, key: jax.Array) -> losses.Batch:
     cfg = agent.config
     data = replay.sample(buf, key, cfg.batch_size, replace=not cfg.without_replacement)
-    return {
+    batch = {
         "obs": data["obs"],
         "onehot": jax.nn.one_hot(data["action"], agent.nets.num_actions, dtype=jnp.float32),
         "reward": data["reward"],
         "next_obs": data["next_obs"],
         "not_done_no_max": data["not_done_no_max"],
     }
+    if cfg.clip_target:  # from the real rewards, before a model replaces them
+        batch["value_bounds"] = losses.value_bounds(cfg, data["reward"], agent.nets.num_actions)
+    return batch
 
 
 def _model_noise(agent: Agent, key: jax.Array, batch: losses.Batch) -> jax.Array | None:
@@ -59,6 +62,12 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: losses.Batch, key: ja
     (the solved state's ``target_params``, a constant): the implicit derivative is that
     of the model's Bellman error at (w*, target after), the outer loss the real-data
     Bellman error of w* against that target.
+
+    With ``unroll_inner`` (beyond the paper, off by default) the derivative is instead that of
+    the K Adam steps the inner solve actually takes, by reverse mode through them: the exact
+    derivative of the outer loss as computed, where the identity approximation assumes w* a
+    minimiser moved by a plain gradient step. Reset Adam's first step is ``inner_lr * sign(g)``,
+    whose derivative is almost zero, so this is meant for use with --warm_opt.
     """
     cfg = agent.config
     noise = _model_noise(agent, key, batch)
@@ -76,9 +85,13 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: losses.Batch, key: ja
     options = {"damping": cfg.cg_damping, "maxiter": cfg.cg_maxiter} if cfg.implicit == "cg" else {}
 
     def outer(theta):
-        w_star, (solved, metrics) = implicit.argmin_solve(
-            inner_loss, solve or adam_solve, start.params, theta, method=cfg.implicit, loss_takes_aux=True,
-            **options)
+        if cfg.unroll_inner:
+            w_star, (solved, metrics) = (solve or adam_solve)(jax.lax.stop_gradient(start.params), theta)
+            solved = jax.lax.stop_gradient(solved)  # only w* carries the derivative, as with the implicit one
+        else:
+            w_star, (solved, metrics) = implicit.argmin_solve(
+                inner_loss, solve or adam_solve, start.params, theta, method=cfg.implicit, loss_takes_aux=True,
+                **options)
         loss, _ = losses.q_loss(agent.nets, cfg, w_star, solved.target_params, batch)
         if cfg.mle_coef:  # beyond the paper: the model anchored to the data (off by default)
             loss = loss + cfg.mle_coef * losses.mle_loss(agent.nets, cfg, theta, batch, noise)[0]
