@@ -162,3 +162,23 @@ def test_fused_two_call_and_flat_steps_store_the_transition_and_agree(algo, monk
     close = lambda x, y: np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-7)  # noqa: E731
     for other in results[2:]:
         jax.tree.map(close, (s0, a0, m0), other)
+
+
+@pytest.mark.parametrize("algo", ["omd", "mle"])
+def test_outer_steps_2_is_two_updates_each_with_its_own_batch_and_key(algo):
+    from dataclasses import replace
+
+    from omd.sac.env_step import make_update
+
+    config = SACConfig(algo=algo, hidden_dims=(8,), model_hidden_dim=8, batch_size=BATCH)
+    two, one = make_agent(replace(config, outer_steps=2), OBS, ACT), make_agent(config, OBS, ACT)
+    state = init_state(two, jax.random.PRNGKey(0))
+    batch_fn = lambda key, i: _batch(key)  # noqa: E731  (the batch follows the key alone)
+    got, _ = jax.jit(lambda s: make_update(two)(s, batch_fn))(state)
+    step = jax.jit(lambda s: make_update(one)(s, batch_fn)[0])
+    want = step(step(state))
+    # equal up to the last bits that fusing two steps into one scan may change
+    jax.tree.map(lambda x, y: np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6), got,
+                 want)
+    once = step(state)
+    assert any(not np.allclose(np.asarray(a), np.asarray(b)) for a, b in zip(jax.tree.leaves(once), jax.tree.leaves(got)))
