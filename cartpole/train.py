@@ -95,6 +95,7 @@ flags.DEFINE_boolean("x64", False, "Float64 parameters, optimiser states and ari
 flags.DEFINE_float("mle_coef", 0.0, "OMD: add this times the MLE loss (next-state MSE + reward MSE) to the outer loss (0: the paper's OMD).")
 flags.DEFINE_boolean("clip_model_obs", False, "Clip the model's next-state predictions to the range of each batch's real next states before value targets are taken on them.")
 flags.DEFINE_float("mle_grad_mix", 0.0, "OMD: step the model on (1 - c) times the unit-norm OMD gradient plus c times the unit-norm MLE gradient (0: the paper's OMD).")
+flags.DEFINE_float("target_match_mix", 0.0, "OMD: step the model on (1 - c) times the unit-norm OMD gradient plus c times the unit-norm gradient of its value targets' squared error against the real ones, mean (r_model + discount V(s'_model) - r - discount V(s'))^2 (0: the paper's OMD).")
 flags.DEFINE_boolean("clip_target", False, "Clip V(s') in every Bellman target to the soft returns the batch's real rewards allow: [min(0, r_min), max(0, r_max + alpha log |A|)] / (1 - discount).")
 flags.DEFINE_boolean("unroll_inner", False, "OMD: differentiate the inner Adam steps themselves (reverse mode) instead of the implicit identity approximation; use with --warm_opt (a reset Adam's first step is a sign step, with almost no derivative).")
 flags.DEFINE_float("model_grad_clip", 0.0, "Clip the model gradient's global norm to this before its Adam step (0: off).")

@@ -83,8 +83,8 @@ def test_mle_grad_mix_weights_the_unit_omd_and_mle_gradients():
     agent, state = _agent(mle_grad_mix=0.25)
     batch = _batch(jax.random.key(6))
     omd_grads, _, _ = updates.omd_model_grad(agent, state, batch, jax.random.key(7))
-    mixed = updates._mix_mle_gradient(agent, state.model.params, omd_grads, batch, None)
     mle = jax.grad(lambda th: losses.mle_loss(agent.nets, agent.config, th, batch, None)[0])(state.model.params)
+    mixed = updates._mix_gradient(omd_grads, mle, agent.config.mle_grad_mix)
     flat = lambda t: np.concatenate([np.ravel(x) for x in jax.tree.leaves(t)])  # noqa: E731
     o, m, got = flat(omd_grads), flat(mle), flat(mixed)
     np.testing.assert_allclose(got, 0.75 * o / np.linalg.norm(o) + 0.25 * m / np.linalg.norm(m), rtol=1e-5, atol=1e-7)
@@ -96,6 +96,8 @@ def test_mle_grad_mix_weights_the_unit_omd_and_mle_gradients():
     (dict(algo="mle", mle_coef=1.0), "--mle_coef adds the MLE loss to OMD's outer loss"),
     (dict(mle_grad_mix=1.5), "--mle_grad_mix"),
     (dict(algo="vep", mle_grad_mix=0.5), "--mle_grad_mix mixes the MLE gradient into OMD's model gradient"),
+    (dict(target_match_mix=-0.1), "--target_match_mix"),
+    (dict(algo="mle", target_match_mix=0.5), "--target_match_mix mixes the value-target error"),
 ])
 def test_bad_values_are_refused_by_name(kw, message):
     with pytest.raises(ValueError, match=message):
@@ -122,10 +124,38 @@ def test_cli_trains_with_every_stabiliser(tmp_path):
         [sys.executable, "cartpole/train.py", "--out_dir", str(tmp_path), "--num_train_steps", "400", "--init_steps",
          "200", "--batch_size", "32", "--hidden_dim", "8", "--model_hidden_dim", "2", "--eval_frequency", "200",
          "--log_frequency", "200", "--num_eval_episodes", "2", "--notqdm", "--mle_coef", "0.5", "--mle_grad_mix",
-         "0.5", "--clip_model_obs", "--model_grad_clip", "10", "--clip_target", "--unroll_inner", "--warm_opt"],
+         "0.5", "--clip_model_obs", "--model_grad_clip", "10", "--clip_target", "--unroll_inner", "--warm_opt", "--target_match_mix", "0.5"],
         cwd=root, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     with open(tmp_path / "0" / "train.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(float(r["step"])) for r in rows] == [200, 400]
     assert all(np.isfinite(float(rows[-1][k])) for k in ("loss_T", "vals_Q", "next_obs_mse"))
+
+
+def test_target_match_loss_is_zero_where_the_model_gives_the_real_targets():
+    agent, state = _agent(no_learn_reward=True, clip_model_obs=True)
+    batch = _batch(jax.random.key(8))
+    same = dict(batch, next_obs=jnp.broadcast_to(batch["next_obs"][0], batch["next_obs"].shape))  # range 0: clipped = real
+    assert float(updates.target_match_loss(agent, state.model.params, state.q.target_params, same, None)) == 0.0
+    assert float(updates.target_match_loss(agent, state.model.params, state.q.target_params, batch, None)) > 0.0
+
+
+def test_target_match_mix_1_steps_the_model_on_the_target_error_alone():
+    """Adam's first step is ``lr * g / (|g| + eps)``: with c = 1 the model moves by the value-target
+    error's unit gradient alone, whatever OMD's gradient is."""
+    from omd import replay
+    from omd.soft_q.training import example_transition
+
+    agent, state = _agent(target_match_mix=1.0)
+    data = {k: v for k, v in _batch(jax.random.key(9), n=32).items() if k != "onehot"}
+    data.update(action=jnp.arange(32) % 2, not_done=jnp.ones(32))
+    buf = replay.add_batch(replay.init(example_transition(4), 32), data)
+    key = jax.random.key(10)
+    new, _ = updates.omd_update(agent, state, buf, key)
+    batch = updates.sample_batch(agent, buf, jax.random.split(key, 3)[0])
+    g = jax.grad(updates.target_match_loss, argnums=1)(agent, state.model.params, new.q.target_params, batch, None)
+    unit = jax.tree.map(lambda d: d / optax.tree.norm(g), g)
+    want = jax.tree.map(lambda p, d: p - agent.config.model_lr * d / (jnp.abs(d) + 1e-8), state.model.params, unit)
+    for got, exp in zip(jax.tree.leaves(new.model.params), jax.tree.leaves(want)):
+        np.testing.assert_allclose(got, exp, rtol=1e-4, atol=1e-8)

@@ -80,6 +80,7 @@ class SoftQConfig:
     clip_model_obs: bool = False  # model next states clipped to the range of the batch's real next states
     model_grad_clip: float = 0.0  # clip the model gradient's global norm to this before Adam (0: off)
     mle_grad_mix: float = 0.0  # OMD: model step on (1 - c) * unit OMD gradient + c * unit MLE gradient (0: off)
+    target_match_mix: float = 0.0  # OMD: model step on (1 - c) * unit OMD gradient + c * unit value-target-error gradient
     clip_target: bool = False  # V(s') in every Bellman target clipped to the returns the batch's real rewards allow
     unroll_inner: bool = False  # OMD: the model gradient differentiates the K inner Adam steps themselves
 
@@ -120,8 +121,10 @@ class SoftQConfig:
         check_range("--mle_coef", self.mle_coef, 0.0)
         check_range("--model_grad_clip", self.model_grad_clip, 0.0)
         check_range("--mle_grad_mix", self.mle_grad_mix, 0.0, 1.0)
+        check_range("--target_match_mix", self.target_match_mix, 0.0, 1.0)
         for name, what in (("mle_coef", "adds the MLE loss to OMD's outer loss"),
-                           ("mle_grad_mix", "mixes the MLE gradient into OMD's model gradient")):
+                           ("mle_grad_mix", "mixes the MLE gradient into OMD's model gradient"),
+                           ("target_match_mix", "mixes the value-target error's gradient into OMD's model gradient")):
             if getattr(self, name) and self.algo != "omd":
                 raise ValueError(f"--{name} {what}; it has no meaning with {flag('algo')} {self.algo}. "
                                  f"Drop it, or use {flag('algo')} omd.")

@@ -62,8 +62,7 @@ def probe(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Ar
     model_batch, _ = losses.model_batch(nets, cfg, state.model.params, batch, None)
 
     def target(b):
-        next_q = networks.q_values(nets, state.q.target_params, b["next_obs"])
-        return b["reward"] + cfg.discount * b["not_done_no_max"] * losses.state_value(cfg, jnp.min(next_q, axis=0))
+        return losses.bellman_target(nets, cfg, state.q.target_params, b)
 
     q = networks.q_values(nets, state.q.params, batch["obs"])
     nan = jnp.full((), jnp.nan, jnp.float32)

@@ -33,20 +33,25 @@ def policy_logits(config: SoftQConfig, q_heads: jax.Array) -> jax.Array:
     return jnp.mean(q_heads, axis=0) / config.alpha
 
 
-def q_loss(nets: Networks, config: SoftQConfig, params: Any, target_params: Any, batch: Batch):
-    """Soft Bellman error ``mean (Q_h(s,a) - (r + gamma * V_target(s')))^2`` over heads and batch.
-
-    The target uses the minimum over the target heads (double Q). With ``clip_target`` (beyond the
-    paper, off by default) ``V(s')`` is clipped to ``batch["value_bounds"]`` (``value_bounds``).
-    Returns ``(loss, aux)`` with the metrics the original logged.
-    """
-    # Only the target network is held fixed: OMD differentiates this loss through the
-    # model's rewards and next observations (the gradient w.r.t. theta of grad_w L).
+def bellman_target(nets: Networks, config: SoftQConfig, target_params: Any, batch: Batch) -> jax.Array:
+    """``r + gamma * V_target(s')`` per transition, ``V`` from the minimum over the target heads
+    (double Q). With ``clip_target`` (beyond the paper, off by default) ``V(s')`` is clipped to
+    ``batch["value_bounds"]`` (``value_bounds``)."""
+    # Only the target network is held fixed: OMD differentiates the targets through the model's
+    # rewards and next observations (the gradient w.r.t. theta of grad_w L).
     next_q = networks.q_values(nets, jax.lax.stop_gradient(target_params), batch["next_obs"])
     next_v = state_value(config, jnp.min(next_q, axis=0))
     if config.clip_target:
         next_v = jnp.clip(next_v, batch["value_bounds"][0], batch["value_bounds"][1])
-    target = batch["reward"] + config.discount * batch["not_done_no_max"] * next_v
+    return batch["reward"] + config.discount * batch["not_done_no_max"] * next_v
+
+
+def q_loss(nets: Networks, config: SoftQConfig, params: Any, target_params: Any, batch: Batch):
+    """Soft Bellman error ``mean (Q_h(s,a) - bellman_target)^2`` over heads and batch.
+
+    Returns ``(loss, aux)`` with the metrics the original logged.
+    """
+    target = bellman_target(nets, config, target_params, batch)
     q = networks.q_values(nets, params, batch["obs"])
     q_sa = jnp.sum(q * batch["onehot"], axis=-1)
     loss = jnp.mean(jnp.square(q_sa - target))

@@ -101,23 +101,32 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: losses.Batch, key: ja
     return grads, solved, {**metrics, "loss_T": loss}
 
 
-def _mix_mle_gradient(agent: Agent, model_params: Any, omd_grads: Any, batch: losses.Batch, noise) -> Any:
-    """``(1 - c) * g_OMD / |g_OMD| + c * g_MLE / |g_MLE|`` with ``c = mle_grad_mix``.
+def _mix_gradient(omd_grads: Any, other_grads: Any, c: float) -> Any:
+    """``(1 - c) * g_OMD / |g_OMD| + c * g_other / |g_other|``.
 
-    Beyond the paper (off by default). Each gradient is scaled to unit norm first because their
-    sizes differ by orders of magnitude and drift apart in training (at model size 2 the OMD
-    gradient's norm grows from about 1 to 1e6 while the MLE gradient's stays below 1), so a fixed
-    weight on the MLE loss (``mle_coef``) leaves it negligible.
+    Beyond the paper (``mle_grad_mix``, ``target_match_mix``; off by default). Each gradient is
+    scaled to unit norm first because their sizes differ by orders of magnitude and drift apart in
+    training (at model size 2 the OMD gradient's norm grows from about 1 to 1e6 while the MLE
+    gradient's stays below 1), so a fixed weight on the other loss (``mle_coef``) leaves it negligible.
     """
-    cfg = agent.config
-    mle_grads = jax.grad(lambda th: losses.mle_loss(agent.nets, cfg, th, batch, noise)[0])(model_params)
-
     def unit(tree):
         norm = optax.tree.norm(tree)
         return jax.tree.map(lambda g: g / jnp.maximum(norm, 1e-12), tree)
 
-    return jax.tree.map(lambda o, m: (1.0 - cfg.mle_grad_mix) * o + cfg.mle_grad_mix * m,
-                        unit(omd_grads), unit(mle_grads))
+    return jax.tree.map(lambda o, m: (1.0 - c) * o + c * m, unit(omd_grads), unit(other_grads))
+
+
+def target_match_loss(agent: Agent, model_params: Any, target_params: Any, batch: losses.Batch, noise) -> jax.Array:
+    """``mean (r_θ + γ V(s'_θ) - r - γ V(s'))^2``: the model's value targets against the real ones, per sample.
+
+    Beyond the paper (``target_match_mix``). OMD's outer loss only asks the model's targets to move
+    Q the right way through the inner step, which leaves each target free as long as the step is
+    right; this asks each target to be right. ``V`` is the target network's, as in both losses.
+    """
+    cfg, nets = agent.config, agent.nets
+    mb, _ = losses.model_batch(nets, cfg, model_params, batch, noise)
+    real = losses.bellman_target(nets, cfg, target_params, batch)
+    return jnp.mean(jnp.square(losses.bellman_target(nets, cfg, target_params, mb) - real))
 
 
 def inner_start(agent: Agent, q: TrainState, key: jax.Array) -> TrainState:
@@ -137,10 +146,14 @@ def omd_update(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: j
     batch = sample_batch(agent, buf, key_b)
     q = inner_start(agent, state.q, key_w)
     grads, solved, metrics = omd_model_grad(agent, state.replace(q=q), batch, key_n)
+    noise = _model_noise(agent, key_n, batch)  # the noise omd_model_grad drew
     if cfg.mle_grad_mix:
-        grads = _mix_mle_gradient(agent, state.model.params, grads, batch, _model_noise(agent, key_n, batch))
-    pred = networks.predict(agent.nets, state.model.params, batch["obs"], batch["onehot"],
-                            _model_noise(agent, key_n, batch))  # the noise omd_model_grad drew
+        mle = jax.grad(lambda th: losses.mle_loss(agent.nets, cfg, th, batch, noise)[0])(state.model.params)
+        grads = _mix_gradient(grads, mle, cfg.mle_grad_mix)
+    if cfg.target_match_mix:
+        match = jax.grad(target_match_loss, argnums=1)(agent, state.model.params, solved.target_params, batch, noise)
+        grads = _mix_gradient(grads, match, cfg.target_match_mix)
+    pred = networks.predict(agent.nets, state.model.params, batch["obs"], batch["onehot"], noise)
     state = state.replace(q=solved, model=state.model.apply_gradients(grads=grads))
     return state, {**metrics, **losses.prediction_errors(pred, batch["next_obs"])}
 
