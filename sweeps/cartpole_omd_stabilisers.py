@@ -17,7 +17,10 @@
 - ``--clip_target``: V(s') in every Bellman target clipped to the soft returns the real rewards
   allow ([0, 100.7] in CartPole): Q cannot inflate past what any policy could earn;
 - ``--warm_opt --unroll_inner``: the model gradient is the exact derivative of the inner Adam
-  step as taken, instead of the identity approximation of an argmin's.
+  step as taken, instead of the identity approximation of an argmin's;
+- ``--target_match_mix 0.5``: OMD's unit model gradient averaged with the unit gradient of the
+  model's value targets' per-sample squared error against the real ones (OMD alone only asks the
+  targets to move Q the right way, which leaves each target free).
 
 Chosen from the probes of ``cartpole/diagnose.py`` (docs/cartpole.md, "Why OMD collapses"): the
 model's reward head drifts far below the true reward while its next states move to where the
@@ -30,7 +33,8 @@ _variants = [dict(mle_coef=[1.0]), dict(clip_model_obs=[True]), dict(no_learn_re
              dict(model_grad_clip=[10.0]), dict(mle_grad_mix=[0.5]),
              dict(clip_model_obs=[True], no_learn_reward=[True]), dict(lr=[3e-4]), dict(tau=[0.002]),
              dict(warm_opt=[True], clip_model_obs=[True]),
-             dict(clip_target=[True]), dict(warm_opt=[True], unroll_inner=[True])]
+             dict(clip_target=[True]), dict(warm_opt=[True], unroll_inner=[True]),
+             dict(target_match_mix=[0.5])]
 grid = [dict(_main=["cartpole/train.py"], agent_type=["omd"], model_hidden_dim=[2], **variant,
              seed=list(range(10))) for variant in _variants]
 plot = dict(agent="agent_type", x=None, ylabel="episode return",
