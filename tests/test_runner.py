@@ -191,6 +191,18 @@ def test_malformed_sweeps_are_refused(tmp_path, body, message):
         spec.load(path)
 
 
+@pytest.mark.parametrize("body, where, message", [
+    ('basename = "b"\ngrid = [dict(_main=["x.py"], seed=[0, 1]\n', "s.py:2:", "'(' was never closed (the file does not parse)"),
+    ('basename = "b"\n\ngrid = [dict(_main=["x.py"], seed=list(rang(3)))]\n', "s.py:3:", "NameError: name 'rang' is not defined"),
+    ('basename = "b"\nseeds = [0]\n', "s.py:2:", "the file ends without defining 'grid'"),
+])
+def test_a_sweep_file_that_does_not_run_is_one_line(project, capfd, body, where, message):
+    path = write_sweep(project / "s.py", body)
+    rc, out, err = run_cli(capfd, path, "--dry-run")
+    assert rc == 2 and not out
+    assert err.count("\n") == 1 and where in err and message in err, err  # no traceback
+
+
 def test_flag_spelling():
     assert spec.format_flag("hard", True) == "--hard"
     assert spec.format_flag("hard", False) == "--nohard"
