@@ -1,8 +1,8 @@
 """Checks a sweep's jobs against their entry scripts' flags, in this process, before anything runs.
 
-Each script is executed once under a run name other than ``__main__`` (so ``app.run`` is not
-reached), its absl flags are read and then removed again, so that the next script can define its
-own. A job is refused for a flag the script lacks (with the closest name), a value the flag's
+Each script is executed under a run name other than ``__main__`` (so ``app.run`` is not
+reached), its absl flags are read and then removed again, so that the next script (or the same
+one, checked again) can define its own. A job is refused for a flag the script lacks (with the closest name), a value the flag's
 parser rejects (types, enums, bounds), a ``--config.x`` override the ml_collections config lacks or
 types differently, and, where the script exposes ``config_from_flags(values)``, a setting its typed
 config refuses (ranges, combinations): the same check the script does before any compute.
@@ -66,7 +66,10 @@ def load(script: str) -> Script:
     finally:
         found = {name: fv[name] for name in fv}
         for name in set(fv) - before:
-            delattr(fv, name)
+            # the script's own flags go, as running it again defines them again; those of modules it
+            # imported stay, as a second import finds the module loaded and defines nothing
+            if fv.find_module_defining_flag(name) not in sys.modules:
+                delattr(fv, name)
         os.environ.clear()
         os.environ.update(saved[0])
         sys.argv, sys.path[:], app.run = saved[1], saved[2], saved[3]
