@@ -216,6 +216,16 @@ def fail(message: str, hint: str = "", code: int = 1) -> None:
     sys.exit(code)
 
 
+def config_from_flags(values) -> SoftQConfig:
+    """The run's config from flag values (parsed FLAGS, or a dict by flag name), refused with a ValueError as a
+    run refuses it before any compute; the sweep runner checks every job of a grid with it."""
+    get = values.__getitem__ if isinstance(values, dict) else lambda name: getattr(values, name)
+    config = from_flags(values).validate()
+    guard.check_range("--checkpoint_interval", get("checkpoint_interval"), 1)
+    guard.check_range("--seed", get("seed"), 0, 2**32 - get("num_seeds"))
+    return config
+
+
 def main(argv):
     # x64 mode for this run only (never globally), so float64 parameters stay float64 under jit.
     with jax.enable_x64(True) if FLAGS.x64 else contextlib.nullcontext():
@@ -227,9 +237,7 @@ def run(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}", HELP_HINT, 2)
     try:
-        config = from_flags(FLAGS).validate()
-        guard.check_range("--checkpoint_interval", FLAGS.checkpoint_interval, 1)
-        guard.check_range("--seed", FLAGS.seed, 0, 2**32 - FLAGS.num_seeds)
+        config = config_from_flags(FLAGS)
         if FLAGS.eval_only:
             return eval_only(config)
         loop = make_loop(config)

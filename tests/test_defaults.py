@@ -8,14 +8,13 @@ import runpy
 from omd.sac.config import RunConfig, SACConfig
 from omd.soft_q import config as soft_q_config
 from omd.soft_q.config import SoftQConfig
-from omd.sweep import flagcheck
+from omd.sweep import checks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def flag_defaults(script):
-    info, _ = flagcheck.inspect(script, [], cwd=ROOT)
-    return {name: f["default"] for name, f in info.items()}
+    return {name: flag.default for name, flag in checks.load(os.path.join(ROOT, script)).flags.items()}
 
 
 def _same(a, b):

@@ -191,6 +191,18 @@ def test_malformed_sweeps_are_refused(tmp_path, body, message):
         spec.load(path)
 
 
+@pytest.mark.parametrize("body, where, message", [
+    ('basename = "b"\ngrid = [dict(_main=["x.py"], seed=[0, 1]\n', "s.py:2:", "'(' was never closed (the file does not parse)"),
+    ('basename = "b"\n\ngrid = [dict(_main=["x.py"], seed=list(rang(3)))]\n', "s.py:3:", "NameError: name 'rang' is not defined"),
+    ('basename = "b"\nseeds = [0]\n', "s.py:2:", "the file ends without defining 'grid'"),
+])
+def test_a_sweep_file_that_does_not_run_is_one_line(project, capfd, body, where, message):
+    path = write_sweep(project / "s.py", body)
+    rc, out, err = run_cli(capfd, path, "--dry-run")
+    assert rc == 2 and not out
+    assert err.count("\n") == 1 and where in err and message in err, err  # no traceback
+
+
 def test_flag_spelling():
     assert spec.format_flag("hard", True) == "--hard"
     assert spec.format_flag("hard", False) == "--nohard"
@@ -390,8 +402,7 @@ def test_the_jobs_of_one_slurm_task_share_out_its_cores(project):
         pytest.skip("needs two cores")
     layout = state.Layout(str(project / "runs" / "task"))
     paths = [_core_probe(project, layout, name) for name in ("a", "b")]
-    state.write_json(str(project / "manifest.json"), {"tasks": [paths]})
-    rc = subprocess.run(local.WRAPPER + ["--manifest", str(project / "manifest.json"), "--task", "0"]).returncode
+    rc = subprocess.run(local.WRAPPER + paths).returncode  # as an array task runs its jobs
     assert rc == 0
     seen = []
     for name in ("a", "b"):
@@ -427,17 +438,41 @@ def test_wrapper_pins_its_job_to_the_given_cores(project):
         assert f"cores [{core}]" in f.read()
 
 
-def test_sbatch_script_carries_the_options(tmp_path):
-    res = slurm.Resources(time="1:00:00", mem="8G", cpus=4, gpus=1, partition="long",
-                          jobs_per_task=3, max_parallel=5, extra=("--account=abc",))
-    text = slurm.script_text("sw", "/m.json", 7, "/logs", res, cwd="/repo", python="/py")
-    for opt in ("--array=0-6%5", "--time=1:00:00", "--mem=8G", "--cpus-per-task=4",
-                "--gpus-per-task=1", "--partition=long", "--requeue", "--account=abc",
-                "--output=/logs/%A_%a.out", "--chdir=/repo"):
-        assert f"#SBATCH {opt}\n" in text
-    assert f'/py {slurm.WRAPPER} --manifest /m.json --task "${{SLURM_ARRAY_TASK_ID}}"' in text
-    assert "--no-requeue" in slurm.script_text("sw", "/m", 1, "/l",
-                                               slurm.Resources(requeue=False), cwd="/")
+FAKE_SBATCH = """#!/bin/sh
+cp "$1" "$(dirname "$0")/submitted.sh"
+echo "Submitted batch job 7"
+"""
+
+
+def test_the_array_carries_the_options(project, capfd, monkeypatch):
+    """What reaches sbatch (a stand-in that keeps the script): the array, its throttle, resources, requeue."""
+    bin_dir = project / "bin"
+    os.makedirs(bin_dir)
+    for name, text in (("sbatch", FAKE_SBATCH), ("srun", "#!/bin/sh\n"), ("squeue", "#!/bin/sh\n")):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    path = write_sweep(project / "s.py", """
+        basename = "sb"
+        grid = [dict(_main=["fake_train.py"], seed=list(range(7)))]
+        """)
+    rc, out, err = run_cli(capfd, path, "--slurm", "--time", "1:00:00", "--mem", "8G", "--cpus", 4, "--gpus", 1,
+                           "--partition", "long", "--jobs_per_task", 2, "--max_parallel", 3,
+                           "--sbatch_arg=--account=abc")
+    assert rc == 0, err
+    assert "submitted array 7: 4 tasks for 7 jobs" in out
+    text = (bin_dir / "submitted.sh").read_text()
+    for opt in ("--array=0-3%3", "--time=60", "--mem=8G", "--cpus-per-task=4", "--gpus-per-task=1",
+                "--partition=long", "--requeue", "--account=abc", "--job-name=sb", f"--chdir={project}",
+                f"--signal=USR1@{slurm.SIGNAL_DELAY_S}"):
+        assert f"#SBATCH {opt}\n" in text, opt
+    assert "export SUBMITIT_PREEMPT_SIGNAL=USR1" in text
+    assert state.read_text(state.Layout(str(project / "runs" / "sb")).slurm_id("seed=6")) == "7_3"
+    rc, out, _ = run_cli(capfd, path, "--status")
+    assert "7 jobs: 0 done, 0 running, 0 queued, 7 failed" in out  # gone from the queue without a trace
+    rc, _, _ = run_cli(capfd, path, "--slurm", "--no_requeue", "--only", "seed=0")
+    assert "#SBATCH --no-requeue\n" in (bin_dir / "submitted.sh").read_text()
+    assert run_cli(capfd, path, "--slurm", "--time", "soon")[0] == 2
 
 
 def test_slurm_without_sbatch_says_so(project, capfd, monkeypatch):
@@ -518,27 +553,26 @@ def test_plot_reads_mujoco_style_seed_files(project, capfd):
     assert sorted(table["final_episode_return"]) == [3.0, 4.5]  # mean of the 2 rows
 
 
-def test_resumable_job_keeps_its_folder_between_attempts(tmp_path):
-    """A resumable suite (MuJoCo) restarts in the same folder so it continues from its checkpoint;
-    a non-resumable one starts clean with the old outputs kept aside."""
-    resume = ("import os, sys; d = sys.argv[1]; os.makedirs(d, exist_ok=True); "
-              "p = os.path.join(d, 'ckpt'); done = os.path.exists(p); open(p, 'a').write('x'); "
+def test_a_failed_attempt_with_a_checkpoint_keeps_its_folder(tmp_path):
+    """A failed attempt that left ``<seed>/checkpoint.msgpack`` (either suite) restarts in the same folder so
+    it continues from it; one without starts clean with the old outputs kept aside."""
+    resume = ("import os, sys; d = os.path.join(sys.argv[1], '0'); os.makedirs(d, exist_ok=True); "
+              "p = os.path.join(d, sys.argv[2]); done = os.path.exists(p); open(p, 'a').write('x'); "
               "sys.exit(0 if done else 1)")
-    for resumable in (True, False):
-        layout = state.Layout(str(tmp_path / str(resumable)))
+    for name in ("checkpoint.msgpack", "other.txt"):
+        layout = state.Layout(str(tmp_path / name))
         out = layout.out_dir("j")
-        spec_path = str(tmp_path / f"spec{resumable}.json")
+        spec_path = str(tmp_path / f"{name}.json")
         state.write_json(spec_path, {"name": "j", "root": layout.root, "out_dir": out,
-                                     "command": [sys.executable, "-c", resume, out],
-                                     "cwd": None, "resumable": resumable})
+                                     "command": [sys.executable, "-c", resume, out, name], "cwd": None})
         codes = [subprocess.run(local.WRAPPER + [spec_path]).returncode
                  for _ in range(2)]
-        kept = os.path.join(layout.attempts("j"), "1", "ckpt")
-        if resumable:
-            assert codes == [1, 0] and open(os.path.join(out, "ckpt")).read() == "xx"
+        kept = os.path.join(layout.attempts("j"), "1", "0", name)
+        if name == "checkpoint.msgpack":
+            assert codes == [1, 0] and open(os.path.join(out, "0", name)).read() == "xx"
             assert not os.path.exists(kept)
         else:
-            assert codes == [1, 1] and open(os.path.join(out, "ckpt")).read() == "x"
+            assert codes == [1, 1] and open(os.path.join(out, "0", name)).read() == "x"
             assert open(kept).read() == "x"
 
 

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import textwrap
 
 import pandas as pd
 
@@ -49,3 +50,17 @@ def test_smoke_sweep_local(tmp_path):
     assert "missing  agent_type=mle,seeds=0-1 seed 0: no output" in err
     assert (tmp_path / "figures" / "smoke_curves.png").stat().st_size > 1000
     assert "| mle | 0/2 | – |" in (tmp_path / "figures" / "smoke.md").read_text()
+
+
+def test_settings_the_typed_config_refuses_stop_the_sweep(tmp_path):
+    """Checked in the runner through cartpole/train.py's config_from_flags, as the run checks them at start-up."""
+    sweep = tmp_path / "bad.py"
+    sweep.write_text(textwrap.dedent("""
+        basename = "bad"
+        grid = [dict(_main=["cartpole/train.py"], agent_type=["vep", "omd"], prob_model=[True], discount=[0.99, 1.5])]
+        """))
+    rc, out, err = runner(sweep, "--dry-run", "--root", tmp_path / "runs")
+    assert rc == 2 and not out, out
+    assert "--prob_model cannot be combined with --agent_type vep" in err and "job 'agent_type=vep,discount=0.99'" in err
+    assert "--discount=1.5 is out of range; it must be finite and in [0, 1]; job 'agent_type=omd,discount=1.5'" in err
+    assert "3 bad flag(s), nothing was run" in err

@@ -71,13 +71,14 @@ def test_sweeps_on_slurm(cluster, tmp_path):
     assert rc == 0, out + err
     assert "submitted array" in out and "2 tasks for 2 jobs" in out
 
-    # a job that fails at start-up (flags valid, combination refused by the script)
+    # a job that fails at start-up (flags valid, combination refused by the script); the runner's
+    # own check refuses it too (tests/test_runner_cartpole.py), so it goes unchecked
     fail = write_sweep(tmp_path / "fail.py", """
         basename = "fail"
         grid = [dict(_main=["cartpole/train.py"], agent_type=["vep"], prob_model=[True],
                      num_train_steps=[300], seed=[0])]
         """)
-    rc, out, err = runner(fail, "--slurm", "--root", tmp_path / "fail")
+    rc, out, err = runner(fail, "--slurm", "--root", tmp_path / "fail", "--no_validate")
     assert rc == 0, out + err
 
     # a job requeued while it runs, as Slurm does on pre-emption: it must run again and finish

@@ -9,7 +9,7 @@ import re
 import sys
 import time
 
-from omd.sweep import archive, flagcheck, local, slurm, spec, state, suites
+from omd.sweep import archive, checks, local, slurm, spec, state, suites
 from omd.sweep.state import DONE, FAILED, MISSING, QUEUED, RUNNING
 
 
@@ -84,16 +84,8 @@ def _select(sw: spec.Sweep, pattern: str | None) -> list[spec.Job]:
     return jobs
 
 
-def _suites(jobs, infos) -> dict[str, suites.Suite]:
-    return {j.main: suites.for_script(j.main, (infos.get(j.main) or {}).keys()) for j in jobs}
-
-
-def _check_reserved(sw, jobs, suite_of) -> None:
-    bad = [f"flag --{suite_of[j.main].out_flag} is set by the runner (one output folder per "
-           f"job under the sweep root); remove it from the grid; job {j.name!r}"
-           for j in jobs if suite_of[j.main].out_flag in j.flag_dict]
-    if bad:
-        raise flagcheck.FlagError(f"{sw.path}: " + "; ".join(dict.fromkeys(bad[:3])))
+def _suites(jobs, scripts) -> dict[str, suites.Suite]:
+    return {j.main: suites.for_script(j.main, scripts[j.main].flags if j.main in scripts else None) for j in jobs}
 
 
 def statuses(layout: state.Layout, jobs, results: state.Layout | None = None) -> list[state.JobStatus]:
@@ -127,17 +119,14 @@ def print_status(sts, out=None) -> dict[str, int]:
 
 
 def _write_specs(layout, jobs, suite_of, cwd) -> dict[str, str]:
+    """One JSON file per job, what its wrapper runs: the command, the output folder, the working folder."""
     paths = {}
     for j in jobs:
-        suite = suite_of[j.main]
         out_dir = os.path.abspath(layout.out_dir(j.name))
-        s = {"name": j.name, "root": os.path.abspath(layout.root),
-             "command": spec.command(j, suite.out_flag, out_dir, python=sys.executable),
-             "out_dir": out_dir, "resumable": suite.resumable, "cwd": cwd,
-             "flags": [[k, v] for k, v in j.flags], "seeds": list(j.seeds)}
-        path = layout.spec(j.name)
-        state.write_json(path, s)
-        paths[j.name] = os.path.abspath(path)
+        command = spec.command(j, suite_of[j.main].out_flag, out_dir, python=sys.executable)
+        state.write_json(layout.spec(j.name), {"name": j.name, "root": os.path.abspath(layout.root),
+                                               "command": command, "out_dir": out_dir, "cwd": cwd})
+        paths[j.name] = os.path.abspath(layout.spec(j.name))
     return paths
 
 
@@ -145,7 +134,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _main(args)
-    except (spec.SweepError, flagcheck.FlagError, slurm.SlurmError) as e:
+    except (spec.SweepError, slurm.SlurmError) as e:  # the sweep file, its flags, the submission
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -171,24 +160,23 @@ def _main(args) -> int:
         return 0
     if args.plot:
         from omd.sweep import report  # pylint: disable=g-import-not-at-top
-        infos = {}
+        scripts = {}
         if not args.no_validate:
             try:  # flag defaults tell the budget a complete run reaches
-                infos = flagcheck.check(sw.path, jobs)
-            except flagcheck.FlagError as e:
+                scripts = checks.check(sw.path, jobs)
+            except checks.FlagError as e:
                 print(f"warning: {e}\n(partial runs are then judged against their siblings)",
                       file=sys.stderr)
-        return report.main(sw, jobs, layout, _suites(jobs, infos), infos, args.out, kept)
+        return report.main(sw, jobs, layout, _suites(jobs, scripts), scripts, args.out, kept)
 
-    infos = {} if args.no_validate else flagcheck.check(sw.path, jobs)
-    suite_of = _suites(jobs, infos)
-    _check_reserved(sw, jobs, suite_of)
+    scripts = {} if args.no_validate else checks.check(sw.path, jobs)
+    suite_of = _suites(jobs, scripts)
 
     if args.dry_run:
         for j in jobs:
             out_dir = layout.out_dir(j.name)
             print(spec.display(spec.command(j, suite_of[j.main].out_flag, out_dir)))
-        checked = "checked against the scripts' flags" if infos else "flags NOT checked"
+        checked = "checked against the scripts' flags" if scripts else "flags NOT checked"
         print(f"# {len(jobs)} jobs of {sw.path} ({checked}); outputs under {root}/",
               file=sys.stderr)
         return 0

@@ -9,11 +9,12 @@ import os
 import sys
 
 import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
+matplotlib.use("Agg")  # files only: no display needed, none opened
+import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
 
-from omd.sweep import results  # pylint: disable=wrong-import-position
+from omd.sweep import results  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _fmt(v, se=None) -> str:
@@ -53,8 +54,7 @@ def _save(fig, out: str, stem: str) -> list[str]:
 
 
 def plot_curves(curves, ps: results.PlotSpec, title: str):
-    xs = sorted({x for _, x in curves}, key=lambda v: results._sort_key(  # pylint: disable=protected-access
-        __import__("pandas").Series([v])).iloc[0])
+    xs = sorted({x for _, x in curves}, key=lambda v: results.sort_key(pd.Series([v])).iloc[0])
     labels = list(dict.fromkeys(label for label, _ in sorted(curves, key=lambda k: k[0])))
     ncol = min(len(xs), 3)
     nrow = math.ceil(len(xs) / ncol)
@@ -90,8 +90,7 @@ def plot_curves(curves, ps: results.PlotSpec, title: str):
 def plot_final(table, ps: results.PlotSpec, title: str):
     fig, ax = plt.subplots(figsize=(5, 3.6))
     metric = f"final_{ps.metric}"
-    numeric = not ps.categorical_x and all(
-        results._is_number(v) for v in table["x"])  # pylint: disable=protected-access
+    numeric = not ps.categorical_x and all(results.is_number(v) for v in table["x"])
     cats = list(dict.fromkeys(table["x"]))
     for label, rows in table.groupby("series", sort=False):
         xs = [float(v) for v in rows["x"]] if numeric else [cats.index(v) for v in rows["x"]]
@@ -109,29 +108,27 @@ def plot_final(table, ps: results.PlotSpec, title: str):
     return fig
 
 
-def main(sw, jobs, layout, suite_of, infos, out=None, kept=None) -> int:
+def main(sw, jobs, layout, suite_of, scripts, out=None, kept=None) -> int:
     """``kept``: the committed results (``omd.sweep.archive``), read for jobs not done under ``layout``."""
     ps = results.plot_spec(sw)
     out = out or os.path.join(layout.root, "figures")
     os.makedirs(out, exist_ok=True)
-    runs = results.load_runs(jobs, layout, suite_of, infos, ps, kept)
-    table, curves = results.aggregate(runs, ps, sw.varying, infos)
-    bad = [r for r in runs if r.state != "complete"]
-    for r in bad:
-        print(f"{r.state:8s} {r.job.name} seed {r.seed}: {r.note}", file=sys.stderr)
+    runs = results.load_runs(jobs, layout, suite_of, scripts, ps, sw.varying, kept)
+    table, curves = results.aggregate(runs, ps)
+    bad = runs[runs["state"] != "complete"]
+    for r in bad.itertuples():
+        print(f"{r.state:8s} {r.job} seed {r.seed}: {r.note}", file=sys.stderr)
     n_ok = len(runs) - len(bad)
     print(f"{n_ok}/{len(runs)} runs complete"
-          + (f"; {len(bad)} missing or partial (listed above, left out of the means)"
-             if bad else ""))
+          + (f"; {len(bad)} missing or partial (listed above, left out of the means)" if len(bad) else ""))
     if not n_ok:
         print("nothing to plot yet", file=sys.stderr)
         return 1
-    stem = sw.basename
+    stem, title = sw.basename, ps.title or sw.basename
     written = [os.path.join(out, f"{stem}.csv"), os.path.join(out, f"{stem}.md")]
     table.to_csv(written[0], index=False)
     with open(written[1], "w") as f:
-        f.write(f"# {ps.title or stem}\n\n" + markdown(table, ps))
-    title = ps.title or stem
+        f.write(f"# {title}\n\n" + markdown(table, ps))
     written += _save(plot_curves(curves, ps, title), out, f"{stem}_curves")
     if ps.x is not None:
         written += _save(plot_final(table, ps, title), out, f"{stem}_final")

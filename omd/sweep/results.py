@@ -1,8 +1,9 @@
-"""Reads a sweep's runs into per-seed curves and aggregates them (mean ± standard error).
+"""Reads a sweep's runs into one row per (job, seed) and aggregates them per (series, x) cell:
+mean ± standard error, count and median of the final value, and the mean learning curves.
 
-A run is one (job, seed). It is ``missing`` without a curve file, ``partial`` when its last
-logged step falls short of the budget (or of its siblings' when the budget is unknown), and
-``complete`` otherwise. Only complete runs enter the means; the others are listed.
+A run is ``missing`` without a curve file, ``partial`` when its last logged step falls short of the
+budget (or of its siblings' when the budget is unknown), and ``complete`` otherwise. Only complete
+runs enter the means; the others are listed.
 """
 
 from __future__ import annotations
@@ -14,19 +15,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from omd.sweep import archive, spec, suites
+from omd.sweep import archive, spec
 
 AGENT_KEYS = ("agent_type", "config.algo", "algo")
-
-
-@dataclasses.dataclass
-class Run:
-    job: spec.Job
-    seed: int
-    curve: pd.DataFrame | None
-    extra: dict[str, pd.DataFrame | None]
-    state: str = "complete"
-    note: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,83 +38,33 @@ class PlotSpec:
 def plot_spec(sw: spec.Sweep) -> PlotSpec:
     p = dict(sw.plot)
     varying = [k for k in sw.varying if k not in (spec.SEED_KEY, spec.MAIN_KEY)]
-    if "agent" not in p:
-        p["agent"] = next((k for k in AGENT_KEYS if k in varying), None)
-    if "x" not in p:
-        p["x"] = next((k for k in varying if k != p["agent"]), None)
+    p.setdefault("agent", next((k for k in AGENT_KEYS if k in varying), None))
+    p.setdefault("x", next((k for k in varying if k != p["agent"]), None))
     p["table"] = tuple(tuple(t) for t in p.get("table", ()))
     return PlotSpec(**p)
 
 
-def _budget(job: spec.Job, suite: suites.Suite, info: dict) -> tuple[float | None, float]:
-    def value(flag):
-        if flag is None:
-            return None
-        v = job.flag_dict.get(flag, (info.get(flag) or {}).get("default"))
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            return None
-    return value(suite.budget_flag), value(suite.eval_flag) or 0.0
+def flag_value(job: spec.Job, name: str | None, scripts: dict) -> Any:
+    """The job's value of a flag: set by the sweep, else the script's default (None if unknown)."""
+    if name is None or name in job.flag_dict:
+        return job.flag_dict.get(name)
+    script = scripts.get(job.main)
+    return script.default(name) if script is not None else None
 
 
-def load_runs(jobs: Sequence[spec.Job], layout, suite_of: dict, infos: dict,
-              ps: PlotSpec, kept=None) -> list[Run]:
-    runs = []
-    for job in jobs:
-        suite = suite_of[job.main]
-        job_dir = suite.run_dir(archive.job_dir(layout, kept, job.name), job.flag_dict)
-        seeds = list(job.seeds) or suite.seeds_found(job_dir) or [None]
-        for seed in seeds:
-            curve = suite.curve(job_dir, seed, ps.source) if seed is not None else None
-            extra = {}
-            for col, src in ps.table:
-                extra[col] = curve if src == ps.source else (
-                    suite.curve(job_dir, seed, src) if seed is not None else None)
-            run = Run(job, -1 if seed is None else seed, curve, extra)
-            if curve is None or ps.metric not in curve.columns:
-                run.state, run.note = "missing", (
-                    "no output" if curve is None else f"no column {ps.metric!r}")
-            runs.append(run)
-    # a run is partial when it stops short of the budget, or (budget unknown) of its siblings
-    by_cfg: dict[tuple, list[Run]] = {}
-    for r in runs:
-        by_cfg.setdefault(r.job.config_key(), []).append(r)
-    for group in by_cfg.values():
-        last = [float(r.curve["step"].max()) for r in group if r.state == "complete"]
-        for r in group:
-            if r.state != "complete":
-                continue
-            budget, interval = _budget(r.job, suite_of[r.job.main], infos.get(r.job.main, {}))
-            target = (budget - interval) if budget is not None else max(last)
-            end = float(r.curve["step"].max())
-            if end < target:
-                r.state, r.note = "partial", f"last step {end:g} < {target:g}"
-    return runs
+def _number(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def series_label(job: spec.Job, ps: PlotSpec, varying: Sequence[str]) -> str:
     flags = job.flag_dict
     keys = [k for k in varying if k not in (ps.x, spec.SEED_KEY, spec.MAIN_KEY)]
-    if spec.MAIN_KEY in varying:
-        keys.insert(0, spec.MAIN_KEY)
-    parts = []
-    for k in keys:
-        if k == spec.MAIN_KEY:
-            parts.append(job.main)
-        elif k == ps.agent:
-            parts.append(str(flags.get(k, "default")))
-        else:
-            parts.append(f"{k}={flags.get(k, 'default')}")
+    parts = [job.main] if spec.MAIN_KEY in varying else []
+    parts += [str(flags.get(k, "default")) if k == ps.agent else f"{k}={flags.get(k, 'default')}" for k in keys]
     return ", ".join(parts) or "all"
-
-
-def x_value(job: spec.Job, ps: PlotSpec, infos: dict) -> Any:
-    if ps.x is None:
-        return None
-    if ps.x in job.flag_dict:
-        return job.flag_dict[ps.x]
-    return ((infos.get(job.main) or {}).get(ps.x) or {}).get("default")
 
 
 def final_value(df: pd.DataFrame | None, col: str, window: int) -> float:
@@ -131,6 +72,37 @@ def final_value(df: pd.DataFrame | None, col: str, window: int) -> float:
         return math.nan
     vals = pd.to_numeric(df[col], errors="coerce").dropna()
     return float(vals.iloc[-window:].mean()) if len(vals) else math.nan
+
+
+def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying, kept=None) -> pd.DataFrame:
+    """One row per (job, seed): its cell, state, final values, and its curve (``curve`` column)."""
+    rows = []
+    for job in jobs:
+        suite = suite_of[job.main]
+        job_dir = suite.run_dir(archive.job_dir(layout, kept, job.name), job.flag_dict)
+        for seed in list(job.seeds) or suite.seeds_found(job_dir) or [None]:
+            curve = None if seed is None else suite.curve(job_dir, seed, ps.source)
+            ok = curve is not None and ps.metric in curve.columns
+            row = {"job": job.name, "config": repr(job.config_key()), "seed": -1 if seed is None else seed,
+                   "series": series_label(job, ps, varying), "x": flag_value(job, ps.x, scripts),
+                   "state": "complete" if ok else "missing",
+                   "note": "" if ok else "no output" if curve is None else f"no column {ps.metric!r}",
+                   "end": float(curve["step"].max()) if ok else math.nan,
+                   "budget": _number(flag_value(job, suite.budget_flag, scripts)),
+                   "interval": _number(flag_value(job, suite.eval_flag, scripts)),
+                   "curve": curve, "final": final_value(curve, ps.metric, ps.final_window)}
+            for col, src in ps.table:
+                other = curve if src == ps.source or seed is None else suite.curve(job_dir, seed, src)
+                row[col] = final_value(other, col, ps.final_window)
+            rows.append(row)
+    runs = pd.DataFrame(rows)
+    runs["x"] = pd.Series([r["x"] for r in rows], dtype=object)  # as given: 1 stays 1, not 1.0
+    # partial: short of the budget (less one evaluation interval), or of its siblings' last step
+    target = (runs["budget"] - runs["interval"].fillna(0.0)).fillna(runs.groupby("config")["end"].transform("max"))
+    short = (runs["state"] == "complete") & (runs["end"] < target)
+    runs.loc[short, "state"] = "partial"
+    runs.loc[short, "note"] = [f"last step {e:g} < {t:g}" for e, t in zip(runs["end"][short], target[short])]
+    return runs
 
 
 def mean_se(values: Sequence[float]) -> tuple[float, float, int]:
@@ -150,8 +122,7 @@ def median(values: Sequence[float]) -> float:
 
 def mean_curve(curves: Sequence[pd.DataFrame], col: str) -> pd.DataFrame:
     """Mean ± SE over seeds at the steps every seed logged."""
-    series = [c.groupby("step")[col].mean() for c in curves]
-    table = pd.concat(series, axis=1, join="inner")
+    table = pd.concat([c.groupby("step")[col].mean() for c in curves], axis=1, join="inner")
     n = table.shape[1]
     out = pd.DataFrame({"step": table.index.values, "mean": table.mean(axis=1).values})
     out["se"] = table.std(axis=1, ddof=1).values / math.sqrt(n) if n > 1 else np.nan
@@ -159,49 +130,42 @@ def mean_curve(curves: Sequence[pd.DataFrame], col: str) -> pd.DataFrame:
     return out
 
 
-def aggregate(runs: Sequence[Run], ps: PlotSpec, varying, infos) -> tuple[pd.DataFrame, dict]:
+def _not_complete(cell: pd.DataFrame) -> str:
+    """'seeds 0, 1: missing (no output); seed 2: partial (...)': seeds that share a reason are
+    listed once, so a cell whose 10 seeds have not run takes one line."""
+    bad = cell[cell["state"] != "complete"]
+    why = bad["state"] + " (" + bad["note"] + ")"
+    return "; ".join(f"seed{'s' if len(g) > 1 else ''} {', '.join(map(str, g['seed']))}: {reason}"
+                     for reason, g in bad.groupby(why, sort=False))
+
+
+def aggregate(runs: pd.DataFrame, ps: PlotSpec) -> tuple[pd.DataFrame, dict]:
     """Table rows per (series, x) and the mean learning curves keyed the same way."""
-    cells: dict[tuple, list[Run]] = {}
-    for r in runs:
-        cells.setdefault((series_label(r.job, ps, varying), x_value(r.job, ps, infos)),
-                         []).append(r)
-    rows, curves = [], {}
-    for (label, x), members in cells.items():
-        ok = [r for r in members if r.state == "complete"]
-        finals = [final_value(r.curve, ps.metric, ps.final_window) for r in ok]
-        m, se, n = mean_se(finals)
-        row = {"series": label, "x": x, "seeds": n, "expected": len(members),
-               f"final_{ps.metric}": m, f"final_{ps.metric}_se": se,
-               f"final_{ps.metric}_median": median(finals)}
+    metric, rows, curves = f"final_{ps.metric}", [], {}
+    for _, cell in runs.groupby(["series", runs["x"].map(repr)], sort=False):
+        label, x = cell["series"].iloc[0], cell["x"].iloc[0]
+        ok = cell[cell["state"] == "complete"]
+        m, se, n = mean_se(ok["final"])
+        row = {"series": label, "x": x, "seeds": n, "expected": len(cell), metric: m, f"{metric}_se": se,
+               f"{metric}_median": median(ok["final"])}
         for col, _ in ps.table:
-            em, ese, _ = mean_se([final_value(r.extra[col], col, ps.final_window) for r in ok])
-            row[col], row[f"{col}_se"] = em, ese
-        row["missing_or_partial"] = _not_complete(members)
+            row[col], row[f"{col}_se"], _ = mean_se(ok[col])
+        row["missing_or_partial"] = _not_complete(cell)
         rows.append(row)
-        if ok:
-            curves[(label, x)] = mean_curve([r.curve for r in ok], ps.metric)
+        if len(ok):
+            curves[(label, x)] = mean_curve(list(ok["curve"]), ps.metric)
     table = pd.DataFrame(rows)
     if not table.empty:
-        table = table.sort_values(["series", "x"], key=_sort_key).reset_index(drop=True)
+        table = table.sort_values(["series", "x"], key=sort_key).reset_index(drop=True)
     return table, curves
 
 
-def _not_complete(members: Sequence[Run]) -> str:
-    """'seeds 0, 1: missing (no output); seed 2: partial (...)': seeds that share a reason are
-    listed once, so a cell whose 10 seeds have not run takes one line."""
-    reasons: dict[str, list[str]] = {}
-    for r in members:
-        if r.state != "complete":
-            reasons.setdefault(f"{r.state} ({r.note})", []).append(str(r.seed))
-    return "; ".join(f"seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)}: {why}"
-                     for why, seeds in reasons.items())
+def sort_key(col: pd.Series) -> pd.Series:
+    """Numbers first, in numeric order, then everything else by its text."""
+    return col.map(lambda v: (0, float(v), "") if is_number(v) else (1, 0.0, str(v)))
 
 
-def _sort_key(col: pd.Series) -> pd.Series:
-    return col.map(lambda v: (0, float(v), "") if _is_number(v) else (1, 0.0, str(v)))
-
-
-def _is_number(v) -> bool:
+def is_number(v) -> bool:
     try:
         float(v)
         return v is not None and not isinstance(v, bool)

@@ -13,6 +13,7 @@ import itertools
 import os
 import runpy
 import shlex
+import traceback
 from typing import Any, Mapping, Sequence
 
 MAIN_KEY = "_main"
@@ -20,7 +21,8 @@ SEED_KEY = "seed"
 
 
 class SweepError(ValueError):
-    """A sweep file or a job in it is malformed; the message names the fix."""
+    """A sweep file, a job's flags or its submission cannot go ahead; the message (one line per
+    problem, no traceback) names the fix."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,14 +197,32 @@ def make_jobs(points: Sequence[tuple[str, dict]], group_seeds: bool) -> tuple[li
     return jobs, varying
 
 
+def _run(path: str) -> dict:
+    """Executes a sweep file; an error in it is one line naming the file and line, not a traceback."""
+    try:
+        return runpy.run_path(path, run_name="__sweep__")
+    except SyntaxError as e:  # includes a file that a sweep file runs (e.g. cartpole_model_error.py)
+        raise SweepError(f"{e.filename or path}:{e.lineno}: {e.msg} (the file does not parse)") from None
+    except Exception as e:  # pylint: disable=broad-except
+        # the innermost line of the sweep's own folder: the sweep file, or a sweep it runs
+        folder = os.path.dirname(os.path.abspath(path))
+        ours = [f for f in traceback.extract_tb(e.__traceback__)
+                if os.path.dirname(os.path.abspath(f.filename)) == folder]
+        where = f"{ours[-1].filename}:{ours[-1].lineno}" if ours else path
+        raise SweepError(f"{where}: {type(e).__name__}: {e}") from None
+
+
 def load(path: str, group_seeds: bool | None = None) -> Sweep:
     """Reads a sweep file; ``group_seeds`` overrides the file's own setting when not None."""
     if not os.path.isfile(path):
         raise SweepError(f"sweep file {path!r} not found")
-    ns = runpy.run_path(path, run_name="__sweep__")
+    ns = _run(path)
     for key in ("basename", "grid"):
         if key not in ns:
-            raise SweepError(f"{path} must define {key!r}")
+            with open(path) as f:
+                end = len(f.read().splitlines())
+            raise SweepError(f"{path}:{end}: the file ends without defining {key!r} (a sweep defines "
+                             "basename = 'name' and grid = [dict(_main=['cartpole/train.py'], ...)])")
     basename = ns["basename"]
     if not isinstance(basename, str) or not basename or os.sep in basename:
         raise SweepError(f"{path}: basename must be a non-empty folder name, got {basename!r}")

@@ -3,13 +3,13 @@
 Layout under a sweep's root (``runs/<basename>`` by default)::
 
   <job>/                         the job's output folder (the script's --out_dir / --save_dir)
-  _sweep/jobs/<job>.json         what to run: command, output folder, resumable
+  _sweep/jobs/<job>.json         what to run: command, output folder, working folder
   _sweep/state/<job>.json        latest attempt: running | done | failed, exit code, host, pid
   _sweep/state/<job>.history     one JSON line per finished attempt
-  _sweep/state/<job>.slurm       Slurm id (<array>_<task>) of the latest submission
+  _sweep/state/<job>.slurm       Slurm id (<array>_<task>; <id> alone for one task) of the latest submission
   _sweep/logs/<job>.log          the job's stdout+stderr, appended across attempts
-  _sweep/attempts/<job>/<n>/     outputs of a failed attempt of a non-resumable script, kept
-  _sweep/slurm/                  sbatch scripts, manifests and per-task Slurm logs
+  _sweep/attempts/<job>/<n>/     outputs of a failed attempt that left no checkpoint, kept
+  _sweep/slurm/                  submitit's sbatch scripts, pickles and per-task Slurm logs
 """
 
 from __future__ import annotations
@@ -88,28 +88,20 @@ def read_text(path: str) -> str | None:
         return None
 
 
-def _pid_alive(pid: int, start_ticks: int | None) -> bool:
-    """True if ``pid`` runs and is the same process (its start time rules out a reused pid)."""
+def process_start_ticks(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot), None once it has exited (a zombie included)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        try:
-            os.kill(pid, 0)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
-    if fields[0] == "Z":
-        return False
-    return start_ticks is None or int(fields[19]) == start_ticks
-
-
-def process_start_ticks(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[19])
-    except (FileNotFoundError, IndexError, ValueError):
+    except (FileNotFoundError, IndexError):
         return None
+    return None if fields[0] == "Z" else int(fields[19])
+
+
+def _pid_alive(pid: int, start_ticks: int | None) -> bool:
+    """True if ``pid`` runs and is the same process (its start time rules out a reused pid)."""
+    ticks = process_start_ticks(pid)
+    return ticks is not None and start_ticks in (None, ticks)
 
 
 @dataclasses.dataclass(frozen=True)

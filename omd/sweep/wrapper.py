@@ -1,14 +1,13 @@
-"""Runs jobs and records how they ended: ``python omd/sweep/wrapper.py SPEC.json`` runs one job,
-``python omd/sweep/wrapper.py --manifest M.json --task I`` runs the jobs of one Slurm array task
-side by side.
+"""Runs jobs and records how they ended: ``python omd/sweep/wrapper.py SPEC.json`` runs one job;
+given several specs (the jobs of one Slurm array task) it runs them side by side, one wrapper each,
+sharing out the task's cores.
 
 Per job: skip if already done; refuse if another live process holds it; leave the outputs of a
-failed attempt in place when the script resumes from them (a resumable suite, or a folder holding
-a checkpoint: CartPole's ``<seed>/checkpoint.msgpack``), else keep them aside (nothing is
-overwritten); pin itself (and so the job) to the cores in ``$OMD_CPUS``; run the command
-with its output appended to the job's log; write the exit status atomically. Signals (Slurm's
-TERM on pre-emption, Ctrl-C) go to the child first, so a suite can checkpoint, and the attempt is
-recorded as failed until it runs again.
+failed attempt in place when they hold a checkpoint to resume from (``<seed>/checkpoint.msgpack``,
+as both suites write), else keep them aside (nothing is overwritten); pin itself (and so the job)
+to the cores in ``$OMD_CPUS``; run the command with its output appended to the job's log; write
+the exit status atomically. Signals (Slurm's on pre-emption or time-out, Ctrl-C) go to the child
+first, so a suite can checkpoint, and the attempt is recorded as failed until it runs again.
 """
 
 from __future__ import annotations
@@ -94,7 +93,7 @@ def run_job(spec: dict) -> int:
     os.makedirs(os.path.dirname(layout.log(name)), exist_ok=True)
     log = open(layout.log(name), "a")
     moved = None
-    if prev and not spec.get("resumable", False) and not _has_checkpoint(out_dir):
+    if prev and not _has_checkpoint(out_dir):
         moved = _set_aside(layout, name, out_dir, int(prev.get("attempt", 0)))
     record = st.new_attempt_record(name, attempt, cmd, _slurm_id())
     st.write_json(layout.state(name), record)
@@ -127,11 +126,10 @@ def run_job(spec: dict) -> int:
     return rc
 
 
-def run_task(manifest: dict, task: int) -> int:
-    """Runs one array task's jobs concurrently (``jobs_per_task`` of them), each in a wrapper."""
-    specs = manifest["tasks"][task]
+def run_side_by_side(spec_paths: list[str]) -> int:
+    """Runs one array task's jobs concurrently, each in a wrapper on its share of the cores."""
     procs = [subprocess.Popen(COMMAND + [path], env=dict(os.environ, **cores))
-             for path, cores in zip(specs, cpus.overlays(len(specs)))]
+             for path, cores in zip(spec_paths, cpus.overlays(len(spec_paths)))]
 
     def forward(signum, _frame):
         for p in procs:
@@ -146,18 +144,11 @@ def run_task(manifest: dict, task: int) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("spec", nargs="?", help="job spec JSON written by the runner")
-    parser.add_argument("--manifest", help="Slurm manifest JSON (one list of specs per task)")
-    parser.add_argument("--task", type=int, help="array task index (SLURM_ARRAY_TASK_ID)")
-    args = parser.parse_args(argv)
-    if args.manifest is not None:
-        with open(args.manifest) as f:
-            manifest = json.load(f)
-        task = args.task if args.task is not None else int(os.environ["SLURM_ARRAY_TASK_ID"])
-        return run_task(manifest, task)
-    if not args.spec:
-        parser.error("give a job spec or --manifest")
-    with open(args.spec) as f:
+    parser.add_argument("specs", nargs="+", help="job spec JSON files written by the runner")
+    paths = parser.parse_args(argv).specs
+    if len(paths) > 1:
+        return run_side_by_side(paths)
+    with open(paths[0]) as f:
         return run_job(json.load(f))
 
 
