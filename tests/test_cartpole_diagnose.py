@@ -53,6 +53,7 @@ def test_probe_values(algo):
     assert set(out) == set(PROBE_KEYS)
     assert 0.0 <= out["pred_out_of_range"] <= 1.0 and out["pred_excess"] >= 0.0
     assert np.isfinite(out["model_grad_norm"]) and out["model_grad_norm"] > 0
+    assert out["target_error"] >= (out["target_model"] - out["target_real"]) ** 2 - 1e-3  # mean square >= squared mean
     if algo == "omd":
         assert -1.0 <= out["cos_identity_cg"] <= 1.0 and out["inner_grad_norm"] > 0
     else:

@@ -8,7 +8,8 @@ interval). The quantities are the ones a collapse could come from:
 - where the model sends next states: the fraction of predicted components outside the range
   of the real next states stored so far, and how far outside (in units of that range);
 - the reward head: its mean prediction and its squared error against the real rewards;
-- the inner problem's targets ``r + gamma * V_target(s')`` on model vs real next states,
+- the inner problem's targets ``r + gamma * V_target(s')`` on model vs real next states (their
+  batch means, and the mean squared per-sample difference, ``updates.target_match_loss``),
   ``Q(s, a)`` on the batch (the value function the agent acts with), and its Bellman error on
   the real batch (OMD's outer loss, measured the same way for every agent);
 - the model's update: the norm of its gradient (OMD's implicit gradient, or the MLE/VEP
@@ -32,7 +33,7 @@ from omd.soft_q.agent import Agent, AgentState
 
 PROBE_KEYS = (
     "pred_out_of_range", "pred_excess", "pred_reward", "reward_mse", "target_real", "target_model",
-    "q_sa", "real_bellman_error", "model_grad_norm", "cos_identity_cg", "inner_grad_norm",
+    "q_sa", "target_error", "real_bellman_error", "model_grad_norm", "cos_identity_cg", "inner_grad_norm",
 )
 
 
@@ -74,6 +75,7 @@ def probe(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Ar
         "target_real": jnp.mean(target(batch)),
         "target_model": jnp.mean(target(model_batch)),
         "q_sa": jnp.mean(jnp.sum(q * batch["onehot"], axis=-1)),
+        "target_error": jnp.mean(jnp.square(target(model_batch) - target(batch))),
         "real_bellman_error": losses.q_loss(nets, cfg, state.q.params, state.q.target_params, batch)[0],
         "cos_identity_cg": nan,
         "inner_grad_norm": nan,

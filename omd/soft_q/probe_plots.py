@@ -21,6 +21,7 @@ PANELS = (  # column, label, y scale
     ("pred_reward", "model reward (true: 1)", "symlog"),
     ("pred_out_of_range", "model s' outside data range (fraction)", "linear"),
     ("target_bias", "model target − real target (batch mean)", "symlog"),
+    ("target_error", "(model target − real target)² per sample", "log"),
     ("real_bellman_error", "Bellman error on real data", "log"),
     ("model_grad_norm", "model gradient norm", "log"),
     ("cos_identity_cg", "cos(identity, CG) model gradient (OMD)", "linear"),
@@ -52,10 +53,13 @@ def plot(folders: list[str], out: str, labels: list[str] | None = None, caption:
             for seed, df in runs.items():
                 # probes written before real_bellman_error existed: OMD's loss_T is that error after the inner step
                 column = key if key in df or key != "real_bellman_error" else "loss_T"
-                ax.plot(df["step"] / 1e3, df[column], lw=0.8, label=str(seed))
+                if column in df:  # probes written before a key existed lack it
+                    ax.plot(df["step"] / 1e3, df[column], lw=0.8, label=str(seed))
             present = [df[key] for df in runs.values() if key in df]
             if present and all(col.isna().all() for col in present):
                 ax.text(0.5, 0.5, "not applicable", transform=ax.transAxes, ha="center", fontsize=8, color="gray")
+            elif not present and key != "real_bellman_error":
+                ax.text(0.5, 0.5, "not recorded", transform=ax.transAxes, ha="center", fontsize=8, color="gray")
             ax.set_yscale(scale, **({"linthresh": 1.0 if key == "target_bias" else 10.0} if scale == "symlog" else {}))
             if col == 0:
                 ax.set_ylabel(name, fontsize=7)
