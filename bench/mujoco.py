@@ -112,7 +112,7 @@ def setup(algo: str, kind: str, capacity: int, env_name: str,
 
     def timed(steps: int) -> tuple[float, float]:
         # The median over windows, because bursts of outside load on a shared machine swing a single
-        # long window (docs/performance.md, "MuJoCo suite").
+        # long window (docs/results/performance.md, "MuJoCo suite").
         nonlocal carry
         rates, shares = [], []
         for _ in range(max(1, steps // WINDOW)):

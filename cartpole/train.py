@@ -91,7 +91,7 @@ flags.DEFINE_integer("cg_maxiter", 100, "With --with_inv_jac: maximum conjugate-
 flags.DEFINE_integer("replay_capacity", 0, "Replay buffer size; 0 keeps every transition (num_train_steps), as the original.", lower_bound=0)
 flags.DEFINE_boolean("without_replacement", False, "Sample each mini-batch without replacement, as the original's replay buffer did (default: with replacement).")
 flags.DEFINE_boolean("x64", False, "Float64 parameters, optimiser states and arithmetic, as the original (which enabled jax_enable_x64); stored transitions stay float32 as there. About 1.7 times slower (OMD, one seed, one core).")
-# Beyond the paper: candidate stabilisers of OMD, off by default (docs/cartpole.md, "Why OMD collapses").
+# Beyond the paper: candidate stabilisers of OMD, off by default (docs/results/cartpole.md, "Beyond the paper: why OMD collapses").
 flags.DEFINE_float("mle_coef", 0.0, "OMD: add this times the MLE loss (next-state MSE + reward MSE) to the outer loss (0: the paper's OMD).")
 flags.DEFINE_boolean("clip_model_obs", False, "Clip the model's next-state predictions to the range of each batch's real next states before value targets are taken on them.")
 flags.DEFINE_float("mle_grad_mix", 0.0, "OMD: step the model on (1 - c) times the unit-norm OMD gradient plus c times the unit-norm MLE gradient (0: the paper's OMD).")

@@ -6,7 +6,7 @@ bookkeeping dominates a small-batch update. Packed as one vector per dtype, the 
 passes a few; XLA fuses the slicing and concatenation inside the call. On CPU copying the
 weight matrices into a vector costs more than their buffers do, so there only the small
 leaves are packed (``max_size``): biases, step and Adam counts, the temperature and the
-key. Measurements: ``docs/performance.md``, "MuJoCo suite".
+key. Measurements: ``docs/results/performance.md``, "MuJoCo suite".
 """
 
 from __future__ import annotations

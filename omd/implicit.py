@@ -22,7 +22,7 @@ Where ``f`` is the gradient of a loss in ``x`` (the minimiser of an inner loss, 
 OMD), ``argmin_solve`` takes the loss itself: the same derivative, with every product
 by the Hessian taken forward-over-reverse (a JVP in ``x`` of the loss or its gradient)
 instead of as a VJP of the gradient: the same FLOPs, which XLA:CPU runs faster
-(``docs/performance.md``).
+(``docs/results/performance.md``).
 
 The backward pass is a ``jax.custom_vjp`` rather than ``lax.custom_root`` because
 reverse-mode through ``custom_root`` with an iterative tangent solve fails on

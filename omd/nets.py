@@ -93,7 +93,7 @@ class Ensemble(nn.Module):
     Member ``i`` has the parameters ``tree.map(lambda p: p[i], params["members"])``
     of an ``MLP``. The members share their input, so their first layers run as one
     ``[in, num * width]`` matrix product, which on CPU beats ``num`` products with a short
-    (observation-sized) contraction (``docs/performance.md``). The later layers are one
+    (observation-sized) contraction (``docs/results/performance.md``). The later layers are one
     batched product each.
     """
 

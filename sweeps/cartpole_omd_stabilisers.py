@@ -26,7 +26,7 @@
 - ``--target_match_mix 1``: the control: the model trained on the value-target error alone, no
   OMD gradient.
 
-Chosen from the probes of ``cartpole/diagnose.py`` (docs/cartpole.md, "Why OMD collapses"): the
+Chosen from the probes of ``cartpole/diagnose.py`` (docs/results/cartpole.md, "Beyond the paper: why OMD collapses"): the
 model's reward head drifts far below the true reward while its next states move to where the
 value function extrapolates high, and the model gradient's norm grows by orders of magnitude.
 The default OMD job at this size is ``cartpole_hidden``'s ``agent_type=omd,model_hidden_dim=2``."""

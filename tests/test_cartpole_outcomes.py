@@ -1,5 +1,5 @@
 """Outcome counts of CartPole jobs (omd.soft_q.outcomes) on runs whose endings are known, and on a
-committed job whose counts docs/cartpole.md reports."""
+committed job whose counts docs/results/cartpole.md reports."""
 
 import os
 import subprocess
@@ -42,7 +42,7 @@ def test_each_ending_is_classified(tmp_path):
 def test_committed_figure4_job_matches_the_docs():
     job = os.path.join(ROOT, "results", "cartpole_hidden", "agent_type=omd,model_hidden_dim=2,seeds=0-9")
     s = summary(job)
-    assert (s["reached_450"], s["fell_back"], s["q_diverged"]) == (6, 5, 4)  # docs/cartpole.md, size 2
+    assert (s["reached_450"], s["fell_back"], s["q_diverged"]) == (6, 5, 4)  # docs/results/cartpole.md, size 2
     assert round(s["mean"]) == 136 and round(s["se"]) == 26
 
 

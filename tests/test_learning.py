@@ -23,11 +23,11 @@ from omd.soft_q import SoftQConfig, make_train
 # MLE, 5,000 steps (learning from step 1,000), the test's 3 vmapped seeds: last-5 means 136, 160,
 #   232 (final evaluations 142, 296, 306); 4 vmapped seeds (another vmap width, so other floats):
 #   137, 160, 232, 200.
-# OMD learns more slowly (README: 421 at 200k steps). 5,000 steps is not enough (one seed of
-# four was still at 27 at best). 10,000 steps, the test's 3 vmapped seeds: last-5 means 90, 92,
+# OMD learns more slowly (docs/results/cartpole.md: 370 ± 48 at 200k steps, 10 seeds). 5,000
+# steps is not enough (one seed of four was still at 27 at best). 10,000 steps, the test's 3 vmapped seeds: last-5 means 90, 92,
 # 90; 5 vmapped seeds: 138, 65, 141, 207, 80.
 # The budgets are the shortest that separate learning from chance, so that the test stays cheap on
-# a 2-core CPU (its cost: docs/performance.md, "CartPole suite: what the tests cost").
+# a 2-core CPU (its cost: docs/results/performance.md, "CartPole suite: what the tests cost").
 # ---------------------------------------------------------------------------------------------
 _CARTPOLE = {
     # agent: (max_steps, threshold on the mean over seeds, threshold on every seed)
@@ -61,7 +61,7 @@ def test_cartpole_agent_learns(agent_type):
 #   seed 0: 25, 24, 46, 89, 86, 123, 120, 123   (last-3 mean 122)
 #   seed 1: 16, 22, 36, 55, 62, 88, 82, 102     (91)
 #   seed 2: 13, 36, 79, 72, 76, 89, 91, 86      (89)
-# The smaller nets and batch keep the test cheap (its cost: docs/performance.md, "MuJoCo suite");
+# The smaller nets and batch keep the test cheap (its cost: docs/results/performance.md, "MuJoCo suite");
 # with the defaults, 5,000 steps reached 18, 105, 142, 110, 103 (seed 0) at three times the cost.
 # ---------------------------------------------------------------------------------------------
 
@@ -96,7 +96,7 @@ def test_sac_learns_inverted_pendulum(tmp_path):
 # critic barely depend on the model). Measured, outer loss at start -> frozen model -> OMD:
 #   seed 0: 95.9 -> 58.2 -> 52.4   seed 1: 37.3 -> 28.6 -> 28.1
 #   seed 2: 17.1 -> 14.1 -> 11.3   seed 3: 34.3 -> 29.3 -> 23.8    (OMD / frozen: 0.90 0.98 0.80 0.81)
-# Nearly all of its cost is compilation (docs/performance.md, "MuJoCo suite").
+# Nearly all of its cost is compilation (docs/results/performance.md, "MuJoCo suite").
 # ---------------------------------------------------------------------------------------------
 _OBS, _ACT, _B, _STEPS = 3, 2, 32, 30
 
@@ -168,7 +168,7 @@ def test_mujoco_omd_update_lowers_the_outer_loss():
 # solve re-initialises Adam at every update (warm_opt off), so it is one sign-like step and the
 # frozen-model arm barely moves; OMD lowers the loss. Measured, start -> frozen -> OMD:
 #   0.563 -> 0.562 -> 0.528   0.300 -> 0.299 -> 0.294   0.357 -> 0.358 -> 0.343   0.829 -> 0.833 -> 0.779
-#   (OMD / frozen: 0.94 0.98 0.96 0.94). Its cost (nearly all compilation): docs/performance.md.
+#   (OMD / frozen: 0.94 0.98 0.96 0.94). Its cost (nearly all compilation): docs/results/performance.md.
 # ---------------------------------------------------------------------------------------------
 
 

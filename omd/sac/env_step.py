@@ -1,5 +1,5 @@
 """The per-environment-step compiled calls (the measurements behind each choice here:
-``docs/performance.md``, "MuJoCo suite").
+``docs/results/performance.md``, "MuJoCo suite").
 
 The host packs each step's transition and next observation into one float32 vector,
 so the store costs one host-to-device copy instead of five. Where the compiled calls

@@ -75,7 +75,7 @@ class SoftQConfig:
     without_replacement: bool = False  # the original sampled each batch without replacement
     x64: bool = False  # the original ran with jax_enable_x64: float64 parameters and arithmetic
     # Beyond the paper: candidate stabilisers of OMD, each off by default so that a default run is the
-    # original's (docs/cartpole.md, "Why OMD collapses").
+    # original's (docs/results/cartpole.md, "Beyond the paper: why OMD collapses").
     mle_coef: float = 0.0  # OMD: add mle_coef times the MLE loss (next-state MSE + reward MSE) to the outer loss
     clip_model_obs: bool = False  # model next states clipped to the range of the batch's real next states
     model_grad_clip: float = 0.0  # clip the model gradient's global norm to this before Adam (0: off)

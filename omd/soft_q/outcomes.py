@@ -2,7 +2,7 @@
 
   python -m omd.soft_q.outcomes results/cartpole_omd_stabilisers/* results/cartpole_hidden/agent_type=omd,model_hidden_dim=2,seeds=0-9
 
-The definitions of docs/cartpole.md ("how runs fail"): the final return is the mean of the last 10
+The definitions of docs/results/cartpole.md ("how runs fail"): the final return is the mean of the last 10
 evaluations; a run *reached 450* if any evaluation did; it *fell back* if it reached 450 and its
 final return is below half its peak; its Q *diverged* if the mean ``vals_Q`` of its last 10 train
 rows exceeds 200 in magnitude or is not finite (a soft value with rewards of 1 is at most about 100).

@@ -3,7 +3,7 @@
 XLA:CPU gives each process a thread per core it may run on, so W unpinned jobs on C cores run
 W x C compute threads that preempt one another. Pinned to C / W cores each, every job sizes its
 thread pool (and ``omd.devices``' one-device-per-core split) to its own share, which runs
-faster in total (``docs/performance.md``).
+faster in total (``docs/results/performance.md``).
 
 Stdlib only: the wrapper imports it without loading JAX.
 """
