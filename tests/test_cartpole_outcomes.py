@@ -34,6 +34,8 @@ def test_each_ending_is_classified(tmp_path):
     assert df["fell_back"].tolist() == [False, True, True, False]
     assert df["q_diverged"].tolist() == [False, False, True, True]
     np.testing.assert_allclose(df["final"], [500, 100, 9, 20])
+    # evaluations after step 12,000 (half of the last, 24,000): 12 of each run's 25
+    np.testing.assert_allclose(df["late"], [500, 100, 9, 20])
     s = summary(str(job))
     assert (s["reached_450"], s["fell_back"], s["q_diverged"]) == (3, 2, 2)
     assert mann_whitney(str(job), str(job)) == pytest.approx(1.0)
@@ -44,6 +46,7 @@ def test_committed_figure4_job_matches_the_docs():
     s = summary(job)
     assert (s["reached_450"], s["fell_back"], s["q_diverged"]) == (6, 5, 4)  # docs/results/cartpole.md, size 2
     assert round(s["mean"]) == 136 and round(s["se"]) == 26
+    assert round(s["late_mean"]) == 162 and round(s["late_se"]) == 26  # second-half mean, computed by hand once
 
 
 def test_cli_prints_a_table_and_refuses_an_empty_folder(tmp_path):
