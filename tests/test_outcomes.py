@@ -1,5 +1,5 @@
-"""Outcome counts of CartPole jobs (omd.soft_q.outcomes) on runs whose endings are known, and on a
-committed job whose counts docs/results/cartpole.md reports."""
+"""Outcome counts of jobs (omd.outcomes) on runs whose endings are known, on a committed CartPole job
+whose counts docs/results/cartpole.md reports, and on MuJoCo's layout."""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from omd.soft_q.outcomes import job_outcomes, mann_whitney, summary
+from omd.outcomes import job_outcomes, mann_whitney, summary
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -37,25 +37,45 @@ def test_each_ending_is_classified(tmp_path):
     # evaluations after step 12,000 (half of the last, 24,000): 12 of each run's 25
     np.testing.assert_allclose(df["late"], [500, 100, 9, 20])
     s = summary(str(job))
-    assert (s["reached_450"], s["fell_back"], s["q_diverged"]) == (3, 2, 2)
+    assert (s["reached"], s["fell_back"], s["q_diverged"]) == (3, 2, 2)
     assert mann_whitney(str(job), str(job)) == pytest.approx(1.0)
 
 
 def test_committed_figure4_job_matches_the_docs():
     job = os.path.join(ROOT, "results", "cartpole_hidden", "agent_type=omd,model_hidden_dim=2,seeds=0-9")
     s = summary(job)
-    assert (s["reached_450"], s["fell_back"], s["q_diverged"]) == (6, 5, 4)  # docs/results/cartpole.md, size 2
+    assert (s["reached"], s["fell_back"], s["q_diverged"]) == (6, 5, 4)  # docs/results/cartpole.md, size 2
     assert round(s["mean"]) == 136 and round(s["se"]) == 26
     assert round(s["late_mean"]) == 162 and round(s["late_se"]) == 26  # second-half mean, computed by hand once
 
 
 def test_cli_prints_a_table_and_refuses_an_empty_folder(tmp_path):
     job = os.path.join(ROOT, "results", "cartpole_hidden", "agent_type=mle,model_hidden_dim=2,seeds=0-9")
-    out = subprocess.run([sys.executable, "-m", "omd.soft_q.outcomes", job, "--against", job], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "omd.outcomes", job, "--against", job], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "| agent_type=mle,model_hidden_dim=2,seeds=0-9 | 47 ± 6 | 45 | 2 / 2 / 5 of 10 |" in out.stdout
-    bad = subprocess.run([sys.executable, "-m", "omd.soft_q.outcomes", str(tmp_path)], cwd=ROOT,
+    bad = subprocess.run([sys.executable, "-m", "omd.outcomes", str(tmp_path)], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and bad.stderr.startswith("error: no <seed>/eval.csv under")
     assert "Traceback" not in bad.stderr
+
+
+def test_mujoco_layout_takes_its_own_defaults_and_the_cli_settings(tmp_path):
+    job = tmp_path / "seed=0,config.algo=omd"
+    for seed, (evals, q) in enumerate([([-100] * 5 + [3500] * 5, [300] * 5),     # reached 3000 and kept it
+                                       ([-100] * 5 + [1200] + [100] * 5, [5e3] * 5)]):  # 1000 then fell, Q diverged
+        os.makedirs(job / str(seed))
+        with open(job / str(seed) / "eval.csv", "w") as f:
+            f.write("step,return\n" + "".join(f"{5000 * (i + 1)},{r}\n" for i, r in enumerate(evals)))
+        with open(job / str(seed) / "train.csv", "w") as f:
+            f.write("step,q\n" + "".join(f"{1000 * (i + 1)},{v}\n" for i, v in enumerate(q)))
+    df = job_outcomes(str(job))  # reached 1000, Q limit 1000, the last 5 evaluations
+    assert df["reached"].tolist() == [True, True] and df["q_diverged"].tolist() == [False, True]
+    np.testing.assert_allclose(df["final"], [3500, 100])
+    assert df["fell_back"].tolist() == [False, True]
+    out = subprocess.run([sys.executable, "-m", "omd.outcomes", str(job), str(tmp_path / "_sweep"), "--reached", "3000"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "| reached 3000 / fell back / Q diverged |" in out.stdout
+    assert "| seed=0,config.algo=omd | 1800 ± 1700 | 1800 | 1 / 0 / 1 of 2 | 3500, 100 |" in out.stdout

@@ -1,0 +1,121 @@
+"""How each run of a job ended: final return, whether it reached a return, fell back, or its Q diverged.
+
+  python -m omd.outcomes results/cartpole_omd_stabilisers/* --against results/cartpole_hidden/agent_type=omd,model_hidden_dim=2,seeds=0-9
+  python -m omd.outcomes results/halfcheetah_paper_200k/* --reached 3000
+
+Both suites' layouts are read (``<job>/<seed>/{eval,train}.csv``): CartPole's ``episode_return`` and
+``vals_Q`` columns, MuJoCo's ``return`` and ``q``; each suite has its own defaults (``SUITES``).
+The definitions (docs/results/cartpole.md, "how runs fail"): the final return is the mean of the
+last ``window`` evaluations; a run *reached* a return if any evaluation did; it *fell back* if it
+reached it and its final return is below half its peak; its Q *diverged* if the mean Q of its last
+``window`` train rows exceeds ``q_limit`` in magnitude or is not finite (CartPole: a soft value
+with rewards of 1 is at most about 100, so 200; HalfCheetah: rewards per step stay below 10, so a
+value above 1,000 is out of reach at discount 0.99). The *second-half mean* is the mean of all
+evaluations after half the run's steps: a less noisy measure than the final return for runs whose
+returns swing from one evaluation to the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+# suite: (return column, Q column, reached, q_limit, window); told apart by the eval.csv return column
+SUITES = {"cartpole": ("episode_return", "vals_Q", 450.0, 200.0, 10), "mujoco": ("return", "q", 1000.0, 1000.0, 5)}
+
+
+def suite_of(seed_dir: str) -> str:
+    columns = pd.read_csv(os.path.join(seed_dir, "eval.csv"), nrows=0).columns
+    for suite, (ret, *_rest) in SUITES.items():
+        if ret in columns:
+            return suite
+    raise ValueError(f"{seed_dir}/eval.csv has none of the return columns {[v[0] for v in SUITES.values()]}")
+
+
+def run_outcome(seed_dir: str, reached: float | None = None, q_limit: float | None = None,
+                window: int | None = None) -> dict:
+    """One run's outcome; ``None`` settings take its suite's defaults (``SUITES``)."""
+    ret_col, q_col, *defaults = SUITES[suite_of(seed_dir)]
+    reached, q_limit, window = (d if v is None else v for v, d in zip((reached, q_limit, window), defaults))
+    eval_df = pd.read_csv(os.path.join(seed_dir, "eval.csv"))
+    evals = eval_df[ret_col].to_numpy()
+    late = evals[eval_df["step"].to_numpy() > eval_df["step"].max() / 2]
+    vals_q = pd.read_csv(os.path.join(seed_dir, "train.csv"))[q_col].to_numpy()[-window:]
+    final, peak = float(np.mean(evals[-window:])), float(np.max(evals))
+    q_end = float(np.mean(vals_q))
+    reached = peak >= reached
+    return {"final": final, "late": float(np.mean(late)), "peak": peak, "reached": reached,
+            "fell_back": reached and final < peak / 2, "q_diverged": not np.isfinite(q_end) or abs(q_end) > q_limit}
+
+
+def seed_dirs(job_dir: str) -> list[str]:
+    """The job's ``<seed>`` folders that hold an eval.csv; raises ``FileNotFoundError`` if none."""
+    dirs = [os.path.dirname(p) for p in glob.glob(os.path.join(job_dir, "*", "eval.csv"))]
+    dirs = sorted((d for d in dirs if os.path.basename(d).isdigit()), key=lambda d: int(os.path.basename(d)))
+    if not dirs:
+        raise FileNotFoundError(f"no <seed>/eval.csv under {job_dir}")
+    return dirs
+
+
+def job_outcomes(job_dir: str, **settings) -> pd.DataFrame:
+    """One row per seed folder of a job, indexed by seed; ``settings`` as ``run_outcome``'s."""
+    rows = {int(os.path.basename(d)): run_outcome(d, **settings) for d in seed_dirs(job_dir)}
+    return pd.DataFrame.from_dict(rows, orient="index").sort_index()
+
+
+def summary(job_dir: str, **settings) -> dict:
+    df = job_outcomes(job_dir, **settings)
+    finals, late = df["final"].to_numpy(), df["late"].to_numpy()
+    return {"late_mean": late.mean(), "late_se": late.std(ddof=1) / np.sqrt(len(late)) if len(late) > 1 else np.nan,
+            "job": os.path.basename(os.path.normpath(job_dir)), "seeds": len(df),
+            "mean": finals.mean(), "se": finals.std(ddof=1) / np.sqrt(len(finals)) if len(finals) > 1 else np.nan,
+            "median": np.median(finals), "reached": int(df["reached"].sum()),
+            "fell_back": int(df["fell_back"].sum()), "q_diverged": int(df["q_diverged"].sum()),
+            "per_seed": ", ".join(f"{v:.0f}" for v in finals)}
+
+
+def mann_whitney(job_a: str, job_b: str, **settings) -> float:
+    """Two-sided Mann-Whitney U p-value of the two jobs' final returns."""
+    a, b = job_outcomes(job_a, **settings)["final"], job_outcomes(job_b, **settings)["final"]
+    return float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("jobs", nargs="+", help="job folders holding <seed>/eval.csv and <seed>/train.csv (folders "
+                        "named _* , such as a sweep's _sweep, are skipped)")
+    parser.add_argument("--against", help="a job folder to test every job against (two-sided Mann-Whitney U)")
+    parser.add_argument("--reached", type=float, help="the return a run must reach (default: CartPole 450, MuJoCo 1000)")
+    parser.add_argument("--q_limit", type=float, help="|Q| above which it diverged (default: CartPole 200, MuJoCo 1000)")
+    parser.add_argument("--window", type=int, help="evaluations (and train rows) in the final mean (CartPole 10, "
+                        "MuJoCo 5)")
+    args = parser.parse_args()
+    settings = {"reached": args.reached, "q_limit": args.q_limit, "window": args.window}
+    jobs = [j for j in args.jobs if not os.path.basename(os.path.normpath(j)).startswith("_")]
+    try:
+        threshold = args.reached or SUITES[suite_of(seed_dirs(jobs[0])[0])][2]
+    except (IndexError, FileNotFoundError, ValueError) as err:
+        raise SystemExit(f"error: {err if jobs else 'no job folder among ' + ' '.join(args.jobs)}") from None
+    print(f"| job | mean ± s.e. | median | reached {threshold:.0f} / fell back / Q diverged | per seed | second-half "
+          "mean ± s.e. |" + (" p vs --against |" if args.against else ""))
+    print("|---" * (6 + bool(args.against)) + "|")
+    for job in jobs:
+        try:
+            s = summary(job, **settings)
+        except (FileNotFoundError, ValueError) as err:
+            raise SystemExit(f"error: {err}") from None
+        line = (f"| {s['job']} | {s['mean']:.0f} ± {s['se']:.0f} | {s['median']:.0f} | {s['reached']} / "
+                f"{s['fell_back']} / {s['q_diverged']} of {s['seeds']} | {s['per_seed']} | "
+                f"{s['late_mean']:.0f} ± {s['late_se']:.0f} |")
+        if args.against:
+            line += f" {mann_whitney(job, args.against, **settings):.2g} |"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
