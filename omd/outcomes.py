@@ -1,7 +1,8 @@
 """How each run of a job ended: final return, whether it reached a return, fell back, or its Q diverged.
 
   python -m omd.outcomes results/cartpole_omd_stabilisers/* --against results/cartpole_hidden/agent_type=omd,model_hidden_dim=2,seeds=0-9
-  python -m omd.outcomes results/halfcheetah_paper_200k/* --reached 3000
+  python -m omd.outcomes results/halfcheetah_paper_200k/* --by_setting --reached 3000 \
+      --against results/halfcheetah_paper_200k/seed=*,config.algo=mle,dim_distract=0
 
 Both suites' layouts are read (``<job>/<seed>/{eval,train}.csv``): CartPole's ``episode_return`` and
 ``vals_Q`` columns, MuJoCo's ``return`` and ``q``; each suite has its own defaults (``SUITES``).
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -62,24 +64,47 @@ def seed_dirs(job_dir: str) -> list[str]:
     return dirs
 
 
-def job_outcomes(job_dir: str, **settings) -> pd.DataFrame:
+Job = str | list[str]  # a job folder, or the one-seed folders of one setting (``by_setting``)
+
+
+def job_outcomes(job: Job, **settings) -> pd.DataFrame:
     """One row per seed folder of a job, indexed by seed; ``settings`` as ``run_outcome``'s."""
-    rows = {int(os.path.basename(d)): run_outcome(d, **settings) for d in seed_dirs(job_dir)}
+    dirs = run_dirs(job)
+    rows = {int(os.path.basename(d)): run_outcome(d, **settings) for d in dirs}
     return pd.DataFrame.from_dict(rows, orient="index").sort_index()
 
 
-def summary(job_dir: str, **settings) -> dict:
-    df = job_outcomes(job_dir, **settings)
+def run_dirs(job: Job) -> list[str]:
+    return [d for folder in ([job] if isinstance(job, str) else job) for d in seed_dirs(folder)]
+
+
+def by_setting(folders: list[str]) -> dict[str, list[str]]:
+    """Job folders grouped by their name without its ``seed=N`` part: a sweep that runs one job
+    per seed (``seed=0,config.algo=omd``, ``seed=1,config.algo=omd``) as one job per setting."""
+    groups: dict[str, list[str]] = {}
+    for folder in folders:
+        name = os.path.basename(os.path.normpath(folder))
+        key = ",".join(p for p in name.split(",") if not re.fullmatch(r"(config\.)?seed=\d+", p)) or name
+        groups.setdefault(key, []).append(folder)
+    return groups
+
+
+def _name(job: Job) -> str:
+    return os.path.basename(os.path.normpath(job)) if isinstance(job, str) else by_setting(job).popitem()[0]
+
+
+def summary(job: Job, **settings) -> dict:
+    df = job_outcomes(job, **settings)
     finals, late = df["final"].to_numpy(), df["late"].to_numpy()
     return {"late_mean": late.mean(), "late_se": late.std(ddof=1) / np.sqrt(len(late)) if len(late) > 1 else np.nan,
-            "job": os.path.basename(os.path.normpath(job_dir)), "seeds": len(df),
+            "job": _name(job), "seeds": len(df),
             "mean": finals.mean(), "se": finals.std(ddof=1) / np.sqrt(len(finals)) if len(finals) > 1 else np.nan,
             "median": np.median(finals), "reached": int(df["reached"].sum()),
             "fell_back": int(df["fell_back"].sum()), "q_diverged": int(df["q_diverged"].sum()),
             "per_seed": ", ".join(f"{v:.0f}" for v in finals)}
 
 
-def mann_whitney(job_a: str, job_b: str, **settings) -> float:
+def mann_whitney(job_a: Job, job_b: Job, **settings) -> float:
     """Two-sided Mann-Whitney U p-value of the two jobs' final returns."""
     a, b = job_outcomes(job_a, **settings)["final"], job_outcomes(job_b, **settings)["final"]
     return float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
@@ -89,16 +114,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("jobs", nargs="+", help="job folders holding <seed>/eval.csv and <seed>/train.csv (folders "
                         "named _* , such as a sweep's _sweep, are skipped)")
-    parser.add_argument("--against", help="a job folder to test every job against (two-sided Mann-Whitney U)")
+    parser.add_argument("--against", nargs="+", help="a job folder (or one setting's one-seed folders, pooled) to test "
+                        "every job against (two-sided Mann-Whitney U of the final returns); put it last")
     parser.add_argument("--reached", type=float, help="the return a run must reach (default: CartPole 450, MuJoCo 1000)")
     parser.add_argument("--q_limit", type=float, help="|Q| above which it diverged (default: CartPole 200, MuJoCo 1000)")
+    parser.add_argument("--by_setting", action="store_true", help="one row per setting: jobs whose names differ only "
+                        "in seed=N (a sweep with one job per seed) pooled")
     parser.add_argument("--window", type=int, help="evaluations (and train rows) in the final mean (CartPole 10, "
                         "MuJoCo 5)")
     args = parser.parse_args()
     settings = {"reached": args.reached, "q_limit": args.q_limit, "window": args.window}
-    jobs = [j for j in args.jobs if not os.path.basename(os.path.normpath(j)).startswith("_")]
+    folders = [j for j in args.jobs if not os.path.basename(os.path.normpath(j)).startswith("_")]
+    jobs: list[Job] = list(by_setting(folders).values()) if args.by_setting else folders
     try:
-        threshold = args.reached or SUITES[suite_of(seed_dirs(jobs[0])[0])][2]
+        threshold = args.reached or SUITES[suite_of(run_dirs(jobs[0])[0])][2]
     except (IndexError, FileNotFoundError, ValueError) as err:
         raise SystemExit(f"error: {err if jobs else 'no job folder among ' + ' '.join(args.jobs)}") from None
     print(f"| job | mean ± s.e. | median | reached {threshold:.0f} / fell back / Q diverged | per seed | second-half "
@@ -113,7 +142,7 @@ def main() -> None:
                 f"{s['fell_back']} / {s['q_diverged']} of {s['seeds']} | {s['per_seed']} | "
                 f"{s['late_mean']:.0f} ± {s['late_se']:.0f} |")
         if args.against:
-            line += f" {mann_whitney(job, args.against, **settings):.2g} |"
+            line += f" {mann_whitney(job, args.against, **settings):.2g} |"  # a list of folders: one pooled job
         print(line)
 
 

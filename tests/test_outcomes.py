@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from omd.outcomes import job_outcomes, mann_whitney, summary
 
@@ -79,3 +80,17 @@ def test_mujoco_layout_takes_its_own_defaults_and_the_cli_settings(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "| reached 3000 / fell back / Q diverged |" in out.stdout
     assert "| seed=0,config.algo=omd | 1800 ± 1700 | 1800 | 1 / 0 / 1 of 2 | 3500, 100 |" in out.stdout
+
+
+def test_one_job_per_seed_sweeps_pool_by_setting(tmp_path):
+    for seed, final in ((0, 500), (1, 300)):
+        for algo in ("omd", "mle"):
+            _write_run(tmp_path / f"seed={seed},algo={algo}" / str(seed), [20] * 5 + [final if algo == "omd" else 50] * 15,
+                       [90] * 20)
+    out = subprocess.run([sys.executable, "-m", "omd.outcomes", *sorted(str(p) for p in tmp_path.iterdir()),
+                          "--by_setting", "--against", str(tmp_path / "seed=0,algo=mle"), str(tmp_path / "seed=1,algo=mle")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    p = stats.mannwhitneyu([500, 300], [50, 50], alternative="two-sided").pvalue  # the pooled seeds, by hand
+    assert f"| algo=omd | 400 ± 100 | 400 | 1 / 0 / 0 of 2 | 500, 300 | 400 ± 100 | {p:.2g} |" in out.stdout
+    assert "| algo=mle | 50 ± 0 | 50 | 0 / 0 / 0 of 2 | 50, 50 | 50 ± 0 | 1 |" in out.stdout
