@@ -109,8 +109,8 @@ flags.DEFINE_boolean("eval_only", False, "Load the agent from --agent_path, eval
 flags.DEFINE_integer("checkpoint_interval", 50_000, "Write a resumable checkpoint of all seeds to out_dir/[exp/]<first seed>/checkpoint.msgpack at the first log or eval boundary on or after every multiple of this many steps (and at SIGTERM, SIGUSR1 or Ctrl-C); the same command resumes from it.")
 
 CHECKPOINT = "checkpoint.msgpack"
-# The checkpoint layout follows the run state's tree; the number changes with it. Version 1 held
-# the soft-Q parameters, target and Adam state as separate fields; 2 holds them as TrainStates.
+# The checkpoint layout follows the run state's tree; the number changes with it. Only this layout is
+# read: a checkpoint of another is refused in one line (prepare_outputs).
 RUN_FORMAT = "omd.soft_q.run/2"
 LOGS = ("train.csv", "eval.csv")
 HELP_HINT = "Pass --helpfull to list every flag."

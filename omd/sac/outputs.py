@@ -49,8 +49,8 @@ from omd.sac.train import check_buffer_fits, make_envs, train
 from omd.stop import StopRequest
 
 CHECKPOINT = "checkpoint.msgpack"
-# The layout of checkpoint.msgpack: raise it whenever the saved state's structure changes.
-# 2: the agent state as omd.train_state.TrainStates. (Checkpoints without "format" are 1.)
+# The layout of checkpoint.msgpack: raise it whenever the saved state's structure changes. Only this
+# layout is read; a checkpoint of any other (or of none recorded) is refused in one line.
 CHECKPOINT_FORMAT = 2
 RUN_INFO = "run.json"  # the settings that wrote the outputs, and whether that run finished
 LOGS = ("train.csv", "eval.csv")
@@ -121,14 +121,14 @@ def _claim_outputs(run: config_lib.RunConfig, fingerprint: dict, ckpt_path: str,
         return None
     if os.path.exists(ckpt_path):
         saved = checkpoint.load(ckpt_path)
-        version = int(saved.get("format", 1))
+        version = saved.get("format")  # none recorded: written before formats were
         if version != CHECKPOINT_FORMAT:
-            which = "an earlier" if version < CHECKPOINT_FORMAT else "a later"
+            which = "a later" if isinstance(version, int) and version > CHECKPOINT_FORMAT else "an earlier"
             raise ValueError(
-                f"{ckpt_path} was written by {which} version of this code (checkpoint format {version}, this "
-                f"code reads {CHECKPOINT_FORMAT}); finish that run with the version that started it, or pass "
-                f"--overwrite to move the outputs of seed {run.seed} to {_aside_dir(run.save_dir, run.seed)} "
-                f"(nothing is lost) and start again."
+                f"{ckpt_path} was written by {which} version of this code (checkpoint format "
+                f"{version or 'unrecorded'}, this code reads {CHECKPOINT_FORMAT}); finish that run with the version "
+                f"that started it, or pass --overwrite to move the outputs of seed {run.seed} to "
+                f"{_aside_dir(run.save_dir, run.seed)} (nothing is lost) and start again."
             )
         host = json.loads(saved["host"])
         if host["fingerprint"] != fingerprint:
