@@ -14,6 +14,8 @@ logged, the evaluation history, the step, and each seed's train.csv/eval.csv as 
 Running the same command again resumes from it and computes exactly what the uninterrupted run
 would have (TensorBoard events after the checkpoint may appear twice); other settings are
 refused. A stopped run exits with 128 + the signal's number; a finished run deletes its checkpoint.
+A failed write (disk full, output folder removed) stops the run with exit status 1 in one line
+naming the file, the cause and the last good checkpoint, which is kept (``omd.outputs``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from tqdm import tqdm  # noqa: E402
 from omd import checkpoint as run_checkpoint  # noqa: E402
 from omd import guard  # noqa: E402
 from omd import logging as omd_logging  # noqa: E402
+from omd.outputs import WriteFailed, WriteGuard  # noqa: E402
 from omd.soft_q import SoftQConfig, boundaries, checkpoint, make_loop  # noqa: E402
 from omd.soft_q.config import from_flags, to_flags  # noqa: E402
 from omd.soft_q.evaluation import evaluate  # noqa: E402
@@ -106,8 +109,8 @@ flags.DEFINE_boolean("eval_only", False, "Load the agent from --agent_path, eval
 flags.DEFINE_integer("checkpoint_interval", 50_000, "Write a resumable checkpoint of all seeds to out_dir/[exp/]<first seed>/checkpoint.msgpack at the first log or eval boundary on or after every multiple of this many steps (and at SIGTERM, SIGUSR1 or Ctrl-C); the same command resumes from it.")
 
 CHECKPOINT = "checkpoint.msgpack"
-# The checkpoint layout follows the run state's tree; the number changes with it. Version 1 held
-# the soft-Q parameters, target and Adam state as separate fields; 2 holds them as TrainStates.
+# The checkpoint layout follows the run state's tree; the number changes with it. Only this layout is
+# read: a checkpoint of another is refused in one line (prepare_outputs).
 RUN_FORMAT = "omd.soft_q.run/2"
 LOGS = ("train.csv", "eval.csv")
 HELP_HINT = "Pass --helpfull to list every flag."
@@ -248,10 +251,14 @@ def run(argv):
         dirs, saved = prepare_outputs(config, seeds)
     except UserError as err:
         fail(str(err))
+    # A failed write (disk full, folder gone) stops the run in one line; the last good checkpoint is kept.
+    writes = WriteGuard(os.path.join(dirs[0], CHECKPOINT), None if saved is None else json.loads(saved["host"])["step"],
+                        no_checkpoint="rerun with --overwrite to start again (the partial outputs are moved aside)")
     with StopRequest() as stop:
         try:
-            summary = train(loop, seeds, dirs, saved, stop)
-        except guard.NonFiniteError as err:
+            with writes:
+                summary = train(loop, seeds, dirs, saved, stop, writes)
+        except (guard.NonFiniteError, WriteFailed) as err:
             fail(str(err))
     if summary["stopped_by"]:
         print(f"Stopped by {summary['stopped_by']} after step {summary['step']} of {config.max_steps}; "
@@ -260,8 +267,9 @@ def run(argv):
         sys.exit(128 + signal.Signals[summary["stopped_by"]].value)
 
 
-def train(loop, seeds: list[int], dirs: list[str], saved: dict | None, stop: StopRequest) -> dict:
-    """Train (or resume from ``saved``) until the end or until ``stop`` records a signal."""
+def train(loop, seeds: list[int], dirs: list[str], saved: dict | None, stop: StopRequest, writes: WriteGuard) -> dict:
+    """Train (or resume from ``saved``) until the end or until ``stop`` records a signal; each checkpoint written is
+    reported to ``writes``."""
     config = loop.config
     ckpt_path = os.path.join(dirs[0], CHECKPOINT)
     keys = jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))
@@ -336,8 +344,8 @@ def train(loop, seeds: list[int], dirs: list[str], saved: dict | None, stop: Sto
         for i, d in enumerate(dirs):
             logs[str(i)] = {}
             for name in LOGS:
-                path = os.path.join(d, name)
-                logs[str(i)][name] = open(path, "rb").read() if os.path.exists(path) else b""
+                with open(os.path.join(d, name), "rb") as f:  # the logger created it: gone means the folder went
+                    logs[str(i)][name] = f.read()
         run_checkpoint.save(ckpt_path, {
             "state": state_to_host(state, min(step, config.capacity)),
             "pending": pending or {},
@@ -371,6 +379,7 @@ def train(loop, seeds: list[int], dirs: list[str], saved: dict | None, stop: Sto
                            or stop.signum is not None):
                 save_checkpoint(t1)
                 last_checkpoint = t1
+                writes.saved(t1)
             if stop.signum is not None and t1 < n:
                 stopped_by = stop.name
                 return {"stopped_by": stopped_by, "step": t1, "checkpoint": ckpt_path}

@@ -14,7 +14,8 @@ checkpoint and exit status 128 + the signal's number. Outputs of a seed that
 cannot be resumed (no checkpoint, or one written with other settings) are never
 replaced: the run is refused unless ``--overwrite`` moves them to
 ``save_dir/<seed>.old-<n>/`` first. A run whose losses turn NaN or infinite stops
-at the next log boundary with exit status 1, keeping its last good checkpoint.
+at the next log boundary with exit status 1, keeping its last good checkpoint; so does
+a run whose output write fails (disk full, folder removed), in one line naming the file.
 """
 
 import difflib
@@ -92,6 +93,7 @@ def main(argv):
 
     from omd.config import from_flags
     from omd.guard import NonFiniteError
+    from omd.outputs import WriteFailed
     from omd.sac.config import RunConfig, SACConfig
     from omd.sac.outputs import train_and_save
 
@@ -102,7 +104,7 @@ def main(argv):
         run = from_flags(RunConfig, FLAGS, save_dir=save_dir, replay_buffer_size=config.replay_buffer_size)
         with jax.disable_jit(FLAGS.no_jit):
             summary = train_and_save(agent_cfg, run)
-    except (ValueError, NonFiniteError) as err:
+    except (ValueError, NonFiniteError, WriteFailed) as err:
         sys.exit(f"error: {err}")
     if summary["stopped_by"]:
         print(f"Stopped by {summary['stopped_by']} after step {summary['steps']} of {run.max_steps}; checkpoint "

@@ -19,17 +19,20 @@ from flax import serialization
 def write_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through a synced temporary file and ``os.replace``: old or new, never partial."""
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path), dir=directory)
+    tmp = None
     try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path), dir=directory)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as err:
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(err, OSError):  # named by the file being written, not its temporary (omd.outputs)
+            raise type(err)(err.errno, err.strerror or str(err), path) from err
         raise
 
 

@@ -19,6 +19,8 @@ checkpoint written with other settings or by an earlier version of this code (it
 before its first checkpoint: it starts again from step 0, its partial outputs moved
 aside the same way. A run whose metrics turn non-finite stops at the next log or
 checkpoint boundary (``omd.guard.NonFiniteError``) and writes no checkpoint after that.
+A write that fails (disk full, the folder removed) raises ``omd.outputs.WriteFailed``,
+whose one-line message names the file, the cause and the checkpoint kept.
 
 A checkpoint holds the training loop's snapshot (agent state, replay buffer, the
 environments' states, host counters) and the CSV/``.txt`` logs written so far. A
@@ -41,13 +43,14 @@ from tqdm.auto import tqdm
 
 from omd import checkpoint
 from omd.logging import Logger, format_line
+from omd.outputs import WriteGuard
 from omd.sac import config as config_lib
 from omd.sac.train import check_buffer_fits, make_envs, train
 from omd.stop import StopRequest
 
 CHECKPOINT = "checkpoint.msgpack"
-# The layout of checkpoint.msgpack: raise it whenever the saved state's structure changes.
-# 2: the agent state as omd.train_state.TrainStates. (Checkpoints without "format" are 1.)
+# The layout of checkpoint.msgpack: raise it whenever the saved state's structure changes. Only this
+# layout is read; a checkpoint of any other (or of none recorded) is refused in one line.
 CHECKPOINT_FORMAT = 2
 RUN_INFO = "run.json"  # the settings that wrote the outputs, and whether that run finished
 LOGS = ("train.csv", "eval.csv")
@@ -68,8 +71,10 @@ def _fingerprint(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig) -> 
 
 
 def _read(path: str) -> str:
-    # newline="": the logs travel through the checkpoint byte for byte (one line ending, "\n").
-    return open(path, newline="").read() if os.path.exists(path) else ""
+    # newline="": the logs travel through the checkpoint byte for byte (one line ending, "\n"). The logger
+    # created the file: if it is gone, so is the folder, and the checkpoint is not written without it.
+    with open(path, newline="") as f:
+        return f.read()
 
 
 def _aside_dir(save_dir: str, seed: int) -> str:
@@ -116,14 +121,14 @@ def _claim_outputs(run: config_lib.RunConfig, fingerprint: dict, ckpt_path: str,
         return None
     if os.path.exists(ckpt_path):
         saved = checkpoint.load(ckpt_path)
-        version = int(saved.get("format", 1))
+        version = saved.get("format")  # none recorded: written before formats were
         if version != CHECKPOINT_FORMAT:
-            which = "an earlier" if version < CHECKPOINT_FORMAT else "a later"
+            which = "a later" if isinstance(version, int) and version > CHECKPOINT_FORMAT else "an earlier"
             raise ValueError(
-                f"{ckpt_path} was written by {which} version of this code (checkpoint format {version}, this "
-                f"code reads {CHECKPOINT_FORMAT}); finish that run with the version that started it, or pass "
-                f"--overwrite to move the outputs of seed {run.seed} to {_aside_dir(run.save_dir, run.seed)} "
-                f"(nothing is lost) and start again."
+                f"{ckpt_path} was written by {which} version of this code (checkpoint format "
+                f"{version or 'unrecorded'}, this code reads {CHECKPOINT_FORMAT}); finish that run with the version "
+                f"that started it, or pass --overwrite to move the outputs of seed {run.seed} to "
+                f"{_aside_dir(run.save_dir, run.seed)} (nothing is lost) and start again."
             )
         host = json.loads(saved["host"])
         if host["fingerprint"] != fingerprint:
@@ -193,51 +198,57 @@ def train_and_save(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, s
     saved = _claim_outputs(run, fingerprint, ckpt_path, txt_path)
     environments = make_envs(run, run.save_video)  # a bad --env_name or --save_video stops here, before any file
 
-    os.makedirs(seed_dir, exist_ok=True)
-    resume = None
-    if saved is not None:
-        host = json.loads(saved["host"])
-        counters = {k: v for k, v in host.items() if k not in ("fingerprint", "capacity")}
-        resume = {**{k: saved[k] for k in ("agent", "buffer", "env", "eval_envs", "obs", "action")},
-                  "counters": counters}
-        for name in LOGS:
-            with open(os.path.join(seed_dir, name), "w", newline="") as f:
-                f.write(saved["logs"][name])
-        _write_txt(txt_path, counters["eval_rows"])
-        print(f"Resuming {run.env_name} seed {run.seed} from step {counters['step']} ({ckpt_path}).", flush=True)
-    else:
-        for name in LOGS:  # empty leftovers only: _claim_outputs moved any results aside or refused
-            if os.path.exists(os.path.join(seed_dir, name)):
-                os.remove(os.path.join(seed_dir, name))
-        counters = {"step": 0, "eval_rows": []}
-    _write_run_info(info_path, fingerprint, finished=counters["step"] >= run.max_steps)
-    del saved
-    eval_rows = [list(row) for row in counters["eval_rows"]]
+    # A failed write (disk full, the folder removed or read-only) stops the run in one line (omd.outputs),
+    # naming the file and the last good checkpoint, which is kept.
+    with WriteGuard(ckpt_path, None if saved is None else json.loads(saved["host"])["step"]) as writes:
+        os.makedirs(seed_dir, exist_ok=True)
+        resume = None
+        if saved is not None:
+            host = json.loads(saved["host"])
+            counters = {k: v for k, v in host.items() if k not in ("fingerprint", "capacity")}
+            resume = {**{k: saved[k] for k in ("agent", "buffer", "env", "eval_envs", "obs", "action")},
+                      "counters": counters}
+            for name in LOGS:
+                with open(os.path.join(seed_dir, name), "w", newline="") as f:
+                    f.write(saved["logs"][name])
+            _write_txt(txt_path, counters["eval_rows"])
+            print(f"Resuming {run.env_name} seed {run.seed} from step {counters['step']} ({ckpt_path}).", flush=True)
+        else:
+            for name in LOGS:  # empty leftovers only: _claim_outputs moved any results aside or refused
+                if os.path.exists(os.path.join(seed_dir, name)):
+                    os.remove(os.path.join(seed_dir, name))
+            counters = {"step": 0, "eval_rows": []}
+        _write_run_info(info_path, fingerprint, finished=counters["step"] >= run.max_steps)
+        del saved
+        eval_rows = [list(row) for row in counters["eval_rows"]]
 
-    logger = Logger(seed_dir, csv_names=CSV_KINDS, console=False, tb_dir=os.path.join(run.save_dir, "tb", str(run.seed)))
-    bar = tqdm(total=run.max_steps, initial=counters["step"], disable=not run.tqdm, smoothing=0.05, unit="step",
-               dynamic_ncols=True)
+        logger = Logger(seed_dir, csv_names=CSV_KINDS, console=False,
+                        tb_dir=os.path.join(run.save_dir, "tb", str(run.seed)))
+        bar = tqdm(total=run.max_steps, initial=counters["step"], disable=not run.tqdm, smoothing=0.05, unit="step",
+                   dynamic_ncols=True)
 
-    def progress(step: int, metrics: dict[str, Any]) -> None:
-        for kind, values in _by_kind(metrics).items():
-            row = logger.log(kind, step, {"step": step, **values} if kind in CSV_KINDS else values)
-            if kind in CSV_KINDS:
-                bar.write(format_line(kind, step, row))
-            if kind == "eval":
-                eval_rows.append([step, values["return"]])
-                _write_txt(txt_path, eval_rows)
+        def progress(step: int, metrics: dict[str, Any]) -> None:
+            for kind, values in _by_kind(metrics).items():
+                row = logger.log(kind, step, {"step": step, **values} if kind in CSV_KINDS else values)
+                if kind in CSV_KINDS:
+                    bar.write(format_line(kind, step, row))
+                if kind == "eval":
+                    eval_rows.append([step, values["return"]])
+                    _write_txt(txt_path, eval_rows)
 
-    def save_checkpoint(step: int, snapshot: dict[str, Any]) -> None:
-        host = {**snapshot.pop("counters"), "fingerprint": fingerprint, "capacity": run.capacity}
-        logs = {name: _read(os.path.join(seed_dir, name)) for name in LOGS}
-        checkpoint.save(ckpt_path, {**snapshot, "logs": logs, "host": json.dumps(host), "format": CHECKPOINT_FORMAT})
-        if step == run.max_steps:
-            _write_run_info(info_path, fingerprint, finished=True)
+        def save_checkpoint(step: int, snapshot: dict[str, Any]) -> None:
+            host = {**snapshot.pop("counters"), "fingerprint": fingerprint, "capacity": run.capacity}
+            logs = {name: _read(os.path.join(seed_dir, name)) for name in LOGS}
+            checkpoint.save(ckpt_path, {**snapshot, "logs": logs, "host": json.dumps(host),
+                                        "format": CHECKPOINT_FORMAT})
+            writes.saved(step)
+            if step == run.max_steps:
+                _write_run_info(info_path, fingerprint, finished=True)
 
-    video_dir = os.path.join(run.save_dir, "video", str(run.seed)) if run.save_video else None
-    # A stop signal ends the loop after the current step, with a checkpoint.
-    with StopRequest() as stop, bar, logger:
-        state, summary = train(agent_cfg, run, progress, save_checkpoint, resume, lambda: stop.signum is not None,
-                               lambda _step: bar.update(1), video_dir, stop_after, environments)
+        video_dir = os.path.join(run.save_dir, "video", str(run.seed)) if run.save_video else None
+        # A stop signal ends the loop after the current step, with a checkpoint.
+        with StopRequest() as stop, bar, logger:
+            state, summary = train(agent_cfg, run, progress, save_checkpoint, resume, lambda: stop.signum is not None,
+                                   lambda _step: bar.update(1), video_dir, stop_after, environments)
     return {**summary, "state": state, "stopped_by": stop.name if summary["stopped"] else None,
             "checkpoint": ckpt_path}
