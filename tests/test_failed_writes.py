@@ -210,6 +210,7 @@ MUJOCO = ["--env_name=InvertedPendulum-v5", "--max_steps=120", "--start_training
           "--config.hidden_dims=8,8", "--config.model_hidden_dim=4", "--notqdm", "--config.algo=sac"]
 
 
+@pytest.mark.slow  # about 1 min of compiles; the shared WriteGuard is covered by the CartPole CLI test above
 def test_mujoco_failed_writes_stop_in_one_line_and_the_same_command_resumes(tmp_path):
     ckpt = tmp_path / "42" / "checkpoint.msgpack"
     args = [f"--save_dir={tmp_path}", *MUJOCO]
