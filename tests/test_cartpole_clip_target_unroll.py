@@ -9,26 +9,10 @@ import numpy as np
 import pytest
 
 from omd.soft_q import SoftQConfig, losses, networks, updates
-from omd.soft_q.agent import init_state, make_agent, value_steps
+from omd.soft_q.agent import value_steps
+from soft_q_small import random_batch, small_agent
 
-SMALL = dict(hidden_dim=8, model_hidden_dim=4, batch_size=16, start_training=16)
-
-
-def _batch(key, n=16, obs_dim=4, reward=None):
-    k1, k2, k3 = jax.random.split(key, 3)
-    return {
-        "obs": jax.random.normal(k1, (n, obs_dim)),
-        "onehot": jax.nn.one_hot(jax.random.randint(k2, (n,), 0, 2), 2),
-        "reward": jnp.ones((n,)) if reward is None else reward,
-        "next_obs": 0.1 * jax.random.normal(k3, (n, obs_dim)),
-        "not_done_no_max": jnp.ones((n,)),
-    }
-
-
-def _agent(**kw):
-    config = SoftQConfig(**{**SMALL, **kw}).validate()
-    agent = make_agent(config, 4, 2)
-    return agent, init_state(agent, jax.random.key(0))
+_batch, _agent = random_batch, small_agent
 
 
 def test_defaults_are_off():

@@ -1,28 +1,17 @@
 """Options the docs advertise, each checked for what it does: --num_T_steps > 1 (outer_steps),
---no_warm and --no_learn_reward, in the library and through the CLI."""
-
-import csv
-import os
-import subprocess
-import sys
+--no_warm and --no_learn_reward (through the CLI: tests/test_cartpole_stabilisers.py's CLI run)."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from omd import replay
-from omd.soft_q import SoftQConfig, losses, networks, updates
-from omd.soft_q.agent import init_state, make_agent
+from omd.soft_q import losses, networks, updates
 from omd.soft_q.training import example_transition
+from soft_q_small import small_agent
 
-SMALL = dict(hidden_dim=8, model_hidden_dim=4, batch_size=16, start_training=16)
 OBS_DIM, N = 4, 64
-
-
-def _agent(**kw):
-    config = SoftQConfig(**{**SMALL, **kw}).validate()
-    agent = make_agent(config, OBS_DIM, 2)
-    return agent, init_state(agent, jax.random.key(0))
+_agent = small_agent
 
 
 def _buffer():
@@ -74,18 +63,3 @@ def test_no_learn_reward_gives_the_value_function_the_true_rewards():
     learned, learned_state = _agent()
     mb_learned, _ = losses.model_batch(learned.nets, learned.config, learned_state.model.params, batch, None)
     assert not np.allclose(mb_learned["reward"], batch["reward"])
-
-
-def test_cli_trains_with_no_warm_no_learn_reward_and_two_outer_steps(tmp_path):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = subprocess.run(
-        [sys.executable, "cartpole/train.py", "--out_dir", str(tmp_path), "--num_train_steps", "400", "--init_steps",
-         "200", "--batch_size", "32", "--hidden_dim", "8", "--model_hidden_dim", "2", "--eval_frequency", "200",
-         "--log_frequency", "200", "--num_eval_episodes", "2", "--notqdm", "--no_warm", "--no_learn_reward",
-         "--num_T_steps", "2"],
-        cwd=root, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
-    with open(tmp_path / "0" / "train.csv") as f:
-        rows = list(csv.DictReader(f))
-    assert [int(float(r["step"])) for r in rows] == [200, 400]
-    assert all(np.isfinite(float(rows[-1][k])) for k in ("loss_T", "vals_Q", "next_obs_mse"))

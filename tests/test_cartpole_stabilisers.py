@@ -1,5 +1,6 @@
-"""The candidate stabilisers of OMD (--mle_coef, --clip_model_obs, --model_grad_clip): each does what
-its help says, and each is off by default (the golden tests pin that a default run is unchanged)."""
+"""The candidate stabilisers of OMD (--mle_coef, --clip_model_obs, --model_grad_clip, --mle_grad_mix,
+--target_match_mix): each does what its help says, and each is off by default (the golden tests pin
+that a default run is unchanged)."""
 
 import dataclasses
 
@@ -10,26 +11,10 @@ import optax
 import pytest
 
 from omd.soft_q import SoftQConfig, losses, updates
-from omd.soft_q.agent import init_state, make_agent, model_optimizer
+from omd.soft_q.agent import model_optimizer
+from soft_q_small import random_batch, small_agent
 
-SMALL = dict(hidden_dim=8, model_hidden_dim=4, batch_size=16, start_training=16)
-
-
-def _batch(key, n=16, obs_dim=4):
-    k1, k2, k3 = jax.random.split(key, 3)
-    return {
-        "obs": jax.random.normal(k1, (n, obs_dim)),
-        "onehot": jax.nn.one_hot(jax.random.randint(k2, (n,), 0, 2), 2),
-        "reward": jnp.ones((n,)),
-        "next_obs": 0.1 * jax.random.normal(k3, (n, obs_dim)),
-        "not_done_no_max": jnp.ones((n,)),
-    }
-
-
-def _agent(**kw):
-    config = SoftQConfig(**{**SMALL, **kw}).validate()
-    agent = make_agent(config, 4, 2)
-    return agent, init_state(agent, jax.random.key(0))
+_batch, _agent = random_batch, small_agent
 
 
 def test_defaults_are_off():
@@ -113,7 +98,8 @@ def test_stabilised_omd_update_runs_and_stays_finite():
     assert optax.tree.norm(grads) > 0
 
 
-def test_cli_trains_with_every_stabiliser(tmp_path):
+def test_cli_trains_with_every_stabiliser_and_option(tmp_path):
+    """Every beyond-the-paper flag at once, with --no_warm, --no_learn_reward and --num_T_steps 2."""
     import csv
     import os
     import subprocess
@@ -124,7 +110,8 @@ def test_cli_trains_with_every_stabiliser(tmp_path):
         [sys.executable, "cartpole/train.py", "--out_dir", str(tmp_path), "--num_train_steps", "400", "--init_steps",
          "200", "--batch_size", "32", "--hidden_dim", "8", "--model_hidden_dim", "2", "--eval_frequency", "200",
          "--log_frequency", "200", "--num_eval_episodes", "2", "--notqdm", "--mle_coef", "0.5", "--mle_grad_mix",
-         "0.5", "--clip_model_obs", "--model_grad_clip", "10", "--clip_target", "--unroll_inner", "--warm_opt", "--target_match_mix", "0.5"],
+         "0.5", "--clip_model_obs", "--model_grad_clip", "10", "--clip_target", "--unroll_inner", "--warm_opt", "--target_match_mix", "0.5",
+         "--no_warm", "--no_learn_reward", "--num_T_steps", "2"],
         cwd=root, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     with open(tmp_path / "0" / "train.csv") as f:
