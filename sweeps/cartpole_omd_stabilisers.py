@@ -24,7 +24,10 @@
 - ``--target_match_mix 0.5 --clip_target``: that, with Q bounded (``--clip_target`` ends every Q
   divergence, 0 of 10, but the returns stay at 100–250);
 - ``--target_match_mix 1``: the control: the model trained on the value-target error alone, no
-  OMD gradient.
+  OMD gradient;
+- ``--target_match_mix 0.25 --clip_target`` and ``0.1``: the dose: how small a share of the
+  target-error gradient still stabilises OMD (the control above did as well as 0.5, so does any of
+  the gain come from OMD's share?).
 
 Chosen from the probes of ``cartpole/diagnose.py`` (docs/results/cartpole.md, "Beyond the paper: why OMD collapses"): the
 model's reward head drifts far below the true reward while its next states move to where the
@@ -39,7 +42,8 @@ _variants = [dict(mle_coef=[1.0]), dict(clip_model_obs=[True]), dict(no_learn_re
              dict(warm_opt=[True], clip_model_obs=[True]),
              dict(clip_target=[True]), dict(warm_opt=[True], unroll_inner=[True]),
              dict(target_match_mix=[0.5]), dict(target_match_mix=[0.5], clip_target=[True]),
-             dict(target_match_mix=[1.0])]
+             dict(target_match_mix=[1.0]), dict(target_match_mix=[0.25], clip_target=[True]),
+             dict(target_match_mix=[0.1], clip_target=[True])]
 grid = [dict(_main=["cartpole/train.py"], agent_type=["omd"], model_hidden_dim=[2], **variant,
              seed=list(range(10))) for variant in _variants]
 plot = dict(agent="agent_type", x=None, ylabel="episode return",
