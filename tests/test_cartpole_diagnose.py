@@ -56,8 +56,10 @@ def test_probe_values(algo):
     assert out["target_error"] >= (out["target_model"] - out["target_real"]) ** 2 - 1e-3  # mean square >= squared mean
     if algo == "omd":
         assert -1.0 <= out["cos_identity_cg"] <= 1.0 and out["inner_grad_norm"] > 0
+        assert all(-1.0 <= out[k] <= 1.0 for k in ("cos_identity_match", "cos_cg_match"))
     else:
         assert np.isnan(out["cos_identity_cg"]) and np.isnan(out["inner_grad_norm"])
+        assert np.isnan(out["cos_identity_match"]) and np.isnan(out["cos_cg_match"])
 
 
 def test_a_model_that_predicts_far_away_is_out_of_range():

@@ -16,7 +16,11 @@ interval). The quantities are the ones a collapse could come from:
   loss's), and for OMD the cosine between the identity approximation's gradient and the
   conjugate-gradient one (how good the paper's default approximation of the inverse Jacobian
   is at this point), and how unsolved the inner problem is (the norm of the inner loss's
-  gradient at the solved parameters).
+  gradient at the solved parameters);
+- how far OMD's model gradient is from its exact-solution limit: the cosine of the identity and the
+  conjugate-gradient model gradients with the target-match gradient (``updates.target_match_loss``),
+  which is what OMD's gradient becomes when the inner problem is solved exactly and Q fits the
+  batch (``tests/test_cartpole_exact_limit.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from omd.soft_q.agent import Agent, AgentState
 PROBE_KEYS = (
     "pred_out_of_range", "pred_excess", "pred_reward", "reward_mse", "target_real", "target_model",
     "q_sa", "target_error", "real_bellman_error", "model_grad_norm", "cos_identity_cg", "inner_grad_norm",
+    "cos_identity_match", "cos_cg_match",
 )
 
 
@@ -79,6 +84,8 @@ def probe(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Ar
         "real_bellman_error": losses.q_loss(nets, cfg, state.q.params, state.q.target_params, batch)[0],
         "cos_identity_cg": nan,
         "inner_grad_norm": nan,
+        "cos_identity_match": nan,
+        "cos_cg_match": nan,
     }
     if cfg.algo == "omd":
         prepared = state.replace(q=updates.inner_start(agent, state.q, key_w))
@@ -87,8 +94,11 @@ def probe(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Ar
         grads_cg, _, _ = updates.omd_model_grad(cg_agent, prepared, batch, key_n)
         inner = jax.grad(losses.q_loss, argnums=2, has_aux=True)(nets, cfg, solved.params, solved.target_params,
                                                                  model_batch)[0]
+        match = jax.grad(updates.target_match_loss, argnums=1)(agent, state.model.params, solved.target_params,
+                                                               batch, updates._model_noise(agent, key_n, batch))
         out.update(model_grad_norm=optax.tree.norm(grads), cos_identity_cg=_cosine(grads, grads_cg),
-                   inner_grad_norm=optax.tree.norm(inner))
+                   inner_grad_norm=optax.tree.norm(inner), cos_identity_match=_cosine(grads, match),
+                   cos_cg_match=_cosine(grads_cg, match))
     else:
         loss = updates.MODEL_LOSSES[cfg.algo]
         grads = jax.grad(loss, argnums=2, has_aux=True)(agent, state, state.model.params, batch, None)[0]
