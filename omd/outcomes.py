@@ -138,12 +138,17 @@ def main() -> None:
             s = summary(job, **settings)
         except (FileNotFoundError, ValueError) as err:
             raise SystemExit(f"error: {err}") from None
-        line = (f"| {s['job']} | {s['mean']:.0f} ± {s['se']:.0f} | {s['median']:.0f} | {s['reached']} / "
+        line = (f"| {s['job']} | {_pm(s['mean'], s['se'])} | {s['median']:.0f} | {s['reached']} / "
                 f"{s['fell_back']} / {s['q_diverged']} of {s['seeds']} | {s['per_seed']} | "
-                f"{s['late_mean']:.0f} ± {s['late_se']:.0f} |")
+                f"{_pm(s['late_mean'], s['late_se'])} |")
         if args.against:
             line += f" {mann_whitney(job, args.against, **settings):.2g} |"  # a list of folders: one pooled job
         print(line)
+
+
+def _pm(mean: float, se: float) -> str:
+    """``mean ± s.e.``; the mean alone for one seed, whose standard error is undefined."""
+    return f"{mean:.0f}" if np.isnan(se) else f"{mean:.0f} ± {se:.0f}"
 
 
 if __name__ == "__main__":

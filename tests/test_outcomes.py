@@ -94,3 +94,6 @@ def test_one_job_per_seed_sweeps_pool_by_setting(tmp_path):
     p = stats.mannwhitneyu([500, 300], [50, 50], alternative="two-sided").pvalue  # the pooled seeds, by hand
     assert f"| algo=omd | 400 ± 100 | 400 | 1 / 0 / 0 of 2 | 500, 300 | 400 ± 100 | {p:.2g} |" in out.stdout
     assert "| algo=mle | 50 ± 0 | 50 | 0 / 0 / 0 of 2 | 50, 50 | 50 ± 0 | 1 |" in out.stdout
+    one = subprocess.run([sys.executable, "-m", "omd.outcomes", str(tmp_path / "seed=0,algo=omd")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert "| seed=0,algo=omd | 500 | 500 | 1 / 0 / 0 of 1 | 500 | 500 |" in one.stdout  # no "± nan" for one seed
