@@ -106,18 +106,14 @@ def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying
 
 
 def mean_se(values: Sequence[float]) -> tuple[float, float, int]:
-    v = np.asarray([x for x in values if not math.isnan(x)], dtype=float)
-    if len(v) == 0:
-        return math.nan, math.nan, 0
-    se = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
-    return float(v.mean()), se, len(v)
+    """Mean, standard error (NaN for one value) and count of the values that are not NaN."""
+    v = pd.Series(values, dtype=float).dropna()
+    return float(v.mean()), float(v.sem()), len(v)
 
 
 def median(values: Sequence[float]) -> float:
-    """Median over the finite-or-infinite values, NaN (no value) dropped; NaN if none is left.
-    Shown beside the mean because one diverged seed can carry a mean by orders of magnitude."""
-    v = [x for x in values if not math.isnan(x)]
-    return float(np.median(v)) if v else math.nan
+    """Shown beside the mean because one diverged seed can carry a mean by orders of magnitude."""
+    return float(pd.Series(values, dtype=float).median())
 
 
 def mean_curve(curves: Sequence[pd.DataFrame], col: str) -> pd.DataFrame:
@@ -160,14 +156,14 @@ def aggregate(runs: pd.DataFrame, ps: PlotSpec) -> tuple[pd.DataFrame, dict]:
     return table, curves
 
 
-def sort_key(col: pd.Series) -> pd.Series:
-    """Numbers first, in numeric order, then everything else by its text."""
-    return col.map(lambda v: (0, float(v), "") if is_number(v) else (1, 0.0, str(v)))
-
-
 def is_number(v) -> bool:
     try:
         float(v)
         return v is not None and not isinstance(v, bool)
     except (TypeError, ValueError):
         return False
+
+
+def sort_key(col: pd.Series) -> pd.Series:
+    """Numbers first, in numeric order, then everything else by its text."""
+    return col.map(lambda v: (0, float(v), "") if is_number(v) else (1, 0.0, str(v)))

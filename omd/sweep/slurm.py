@@ -1,6 +1,6 @@
 """Submits jobs to Slurm as one job array through submitit, and asks Slurm which it still holds.
 
-Each array task runs its jobs side by side in wrappers (``wrapper.py``). Pre-emption and time-outs
+Each array task runs its jobs side by side, one wrapper (``wrapper.py``) each. Pre-emption and time-outs
 reach the jobs as signals: Slurm's SIGTERM, and ``SIGNAL`` shortly before the time limit, on which
 both suites checkpoint and stop; the task is then requeued (by Slurm, or by submitit once the jobs
 have stopped) and its wrappers skip finished jobs and resume the others from their checkpoints.
@@ -17,6 +17,7 @@ import time
 
 import submitit
 
+from omd.sweep import cpus
 from omd.sweep import state as st
 
 # The signal Slurm sends before the time limit, and submitit handles on the node: SIGUSR1, on which
@@ -34,27 +35,32 @@ class SlurmError(RuntimeError):
 
 
 class Task(submitit.helpers.Checkpointable):
-    """One array task: ``python wrapper.py SPEC...``, run by submitit on the node.
+    """One array task, run by submitit on the node: its jobs side by side, one wrapper each
+    (``python wrapper.py SPEC``) on its own share of the task's cores.
 
-    On the pre-emption or time-out signal, submitit asks ``checkpoint`` what to requeue; it first
-    waits for the jobs, which got the same signal, to write their checkpoints and stop.
+    Slurm signals every process of the task, so the jobs get the pre-emption or time-out signal
+    themselves; submitit then asks ``checkpoint`` what to requeue, which first waits for the jobs
+    to write their checkpoints and stop.
     """
 
     def __init__(self, spec_paths: list[str], requeue: bool):
-        self.command = [sys.executable, WRAPPER, *spec_paths]
-        self.requeue = requeue
-        self.pid = None
+        # one command line for all jobs, as tasks pickled by earlier versions hold it (a requeued
+        # task is unpickled by the code of the day)
+        self.command, self.requeue, self.pids = [sys.executable, WRAPPER, *spec_paths], requeue, []
 
     def __call__(self) -> int:
-        proc = subprocess.Popen(self.command)
-        self.pid = proc.pid
-        if proc.wait():  # the task's exit status is the wrapper's, as Slurm's accounting shows it
-            raise SystemExit(proc.returncode)
+        paths = self.command[2:]
+        procs = [subprocess.Popen(self.command[:2] + [path], env=dict(os.environ, **cores))
+                 for path, cores in zip(paths, cpus.overlays(len(paths)))]
+        self.pids = [p.pid for p in procs]
+        rc = next((c for c in [p.wait() for p in procs] if c != 0), 0)
+        if rc:  # the task's exit status is its first failed job's, as Slurm's accounting shows it
+            raise SystemExit(rc)
         return 0
 
     def checkpoint(self, *args, **kwargs):
         t0 = time.time()
-        while self.pid and st.process_start_ticks(self.pid) is not None and time.time() - t0 < SIGNAL_DELAY_S - 10:
+        while any(st.process_start_ticks(pid) is not None for pid in self.pids) and time.time() - t0 < SIGNAL_DELAY_S - 10:
             time.sleep(0.5)
         return super().checkpoint(*args, **kwargs) if self.requeue else None
 

@@ -1,6 +1,5 @@
-"""Runs one job and records how it ended: ``python omd/sweep/wrapper.py SPEC.json``. Given several
-specs (the jobs of one Slurm array task) it runs them side by side, one wrapper each, sharing out the
-task's cores. A spec is ``{"name", "root", "command", "out_dir", "cwd"}``, written by the runner.
+"""Runs one job and records how it ended: ``python omd/sweep/wrapper.py SPEC.json``, where a spec is
+``{"name", "root", "command", "out_dir", "cwd"}``, written by the runner (``_sweep/jobs/<job>.json``).
 
 Per job: skip it if done; leave it to another live process that holds it; keep a failed attempt's
 outputs in place when they hold a checkpoint to resume from, else move them aside (nothing is
@@ -114,26 +113,9 @@ def run_job(spec: dict) -> int:
     return rc
 
 
-def run_side_by_side(spec_paths: list[str]) -> int:
-    """One array task's jobs at once, each in a wrapper on its share of the cores; the first failure's code."""
-    procs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), path], env=dict(os.environ, **cores))
-             for path, cores in zip(spec_paths, cpus.overlays(len(spec_paths)))]
-
-    def forward(signum, _frame):
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signum)
-
-    for sig in SIGNALS[:4]:
-        signal.signal(sig, forward)
-    return next((c for c in [p.wait() for p in procs] if c != 0), 0)
-
-
 def main(paths: list[str]) -> int:
-    if not paths:
-        sys.exit(__doc__.splitlines()[0])
-    if len(paths) > 1:
-        return run_side_by_side(paths)
+    if len(paths) != 1:
+        sys.exit(f"usage: {sys.argv[0]} SPEC.json  (one job; a Slurm task starts one wrapper per job)")
     with open(paths[0]) as f:
         return run_job(json.load(f))
 
