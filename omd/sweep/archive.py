@@ -42,8 +42,6 @@ def collect(layout: state.Layout, archive: state.Layout, name: str) -> bool:
     return True
 
 
-def job_dir(layout: state.Layout, archive: state.Layout | None, name: str) -> str:
-    """Where job ``name``'s outputs are read from: its run folder, unless only the archive holds it done."""
-    if archive is not None and not state.is_done(layout, name) and state.is_done(archive, name):
-        return archive.out_dir(name)
-    return layout.out_dir(name)
+def done_in(layout: state.Layout, archive: state.Layout | None, name: str) -> state.Layout | None:
+    """Where job ``name`` is recorded done: its run folder first, else the committed results."""
+    return next((where for where in (layout, archive) if where is not None and state.is_done(where, name)), None)

@@ -81,9 +81,9 @@ def statuses(layout: state.Layout, jobs, results: state.Layout | None = None) ->
     queue = slurm.queue_states(ids) if ids else {}
     out = []
     for j in jobs:
-        st, record = state.status(layout, j.name, queue), layout
-        if st.state != DONE and results is not None and state.is_done(results, j.name):
-            st, record = state.JobStatus(j.name, DONE, f"committed in {results.out_dir(j.name)}", st.attempt), results
+        st, record = state.status(layout, j.name, queue), archive.done_in(layout, results, j.name) or layout
+        if st.state != DONE and record is results:
+            st = state.JobStatus(j.name, DONE, f"committed in {results.out_dir(j.name)}", st.attempt)
         ran = (state.read_json(record.state(j.name)) or {}).get("command")
         # the job's flags as run, without the interpreter and the output folder
         if ran and ran[1:-1] != spec.command(j, "x", "x")[1:-1]:

@@ -79,7 +79,7 @@ def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying
     rows = []
     for job in jobs:
         suite = suite_of[job.main]
-        job_dir = suite.run_dir(archive.job_dir(layout, kept, job.name), job.flag_dict)
+        job_dir = suite.run_dir((archive.done_in(layout, kept, job.name) or layout).out_dir(job.name), job.flag_dict)
         for seed in list(job.seeds) or suite.seeds_found(job_dir) or [None]:
             curve = None if seed is None else suite.curve(job_dir, seed, ps.source)
             ok = curve is not None and ps.metric in curve.columns
