@@ -12,7 +12,6 @@ import dataclasses
 import math
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 
 from omd.sweep import archive, spec
@@ -119,11 +118,8 @@ def median(values: Sequence[float]) -> float:
 def mean_curve(curves: Sequence[pd.DataFrame], col: str) -> pd.DataFrame:
     """Mean ± SE over seeds at the steps every seed logged."""
     table = pd.concat([c.groupby("step")[col].mean() for c in curves], axis=1, join="inner")
-    n = table.shape[1]
-    out = pd.DataFrame({"step": table.index.values, "mean": table.mean(axis=1).values})
-    out["se"] = table.std(axis=1, ddof=1).values / math.sqrt(n) if n > 1 else np.nan
-    out["n"] = n
-    return out
+    return pd.DataFrame({"step": table.index.values, "mean": table.mean(axis=1).values,
+                         "se": table.sem(axis=1).values, "n": table.shape[1]})
 
 
 def _not_complete(cell: pd.DataFrame) -> str:
