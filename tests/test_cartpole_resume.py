@@ -147,7 +147,7 @@ def test_the_sweep_wrapper_keeps_a_resumable_cartpole_attempt_in_place(tmp_path)
         out = layout.out_dir("j")
         spec_path = str(tmp_path / f"spec{mode}{exp}.json")
         state.write_json(spec_path, {"name": "j", "root": layout.root, "out_dir": out, "cwd": None,
-                                     "command": [sys.executable, "-c", script, out, exp, mode], "resumable": False})
+                                     "command": [sys.executable, "-c", script, out, exp, mode]})
         codes = [subprocess.run(local.WRAPPER + [spec_path]).returncode for _ in range(2)]
         train_csv = os.path.join(out, exp, "0", "train.csv")
         if mode == "ckpt":

@@ -402,8 +402,7 @@ def test_the_jobs_of_one_slurm_task_share_out_its_cores(project):
         pytest.skip("needs two cores")
     layout = state.Layout(str(project / "runs" / "task"))
     paths = [_core_probe(project, layout, name) for name in ("a", "b")]
-    rc = subprocess.run(local.WRAPPER + paths).returncode  # as an array task runs its jobs
-    assert rc == 0
+    assert slurm.Task(paths, requeue=False)() == 0  # what submitit calls on the node
     seen = []
     for name in ("a", "b"):
         with open(layout.log(name)) as f:

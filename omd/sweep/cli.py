@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import os
 import re
+import shlex
 import sys
 import time
 
@@ -75,59 +76,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _select(sw: spec.Sweep, pattern: str | None) -> list[spec.Job]:
-    jobs = list(sw.jobs)
-    if pattern:
-        jobs = [j for j in jobs if re.search(pattern, j.name)]
-        if not jobs:
-            raise spec.SweepError(f"--only {pattern!r} matches no job of {sw.path}")
-    return jobs
-
-
-def _suites(jobs, scripts) -> dict[str, suites.Suite]:
-    return {j.main: suites.for_script(j.main, scripts[j.main].flags if j.main in scripts else None) for j in jobs}
-
-
 def statuses(layout: state.Layout, jobs, results: state.Layout | None = None) -> list[state.JobStatus]:
-    ids = {(state.read_text(layout.slurm_id(j.name)) or "").split("_")[0] for j in jobs}
-    ids.discard("")
+    ids = {(state.read_text(layout.slurm_id(j.name)) or "").split("_")[0] for j in jobs} - {""}
     queue = slurm.queue_states(ids) if ids else {}
     out = []
     for j in jobs:
-        st = state.status(layout, j.name, queue)
-        record = layout
-        if st.state != DONE and results is not None and archive.is_done(results, j.name):
+        st, record = state.status(layout, j.name, queue), archive.done_in(layout, results, j.name) or layout
+        if st.state != DONE and record is results:
             st = state.JobStatus(j.name, DONE, f"committed in {results.out_dir(j.name)}", st.attempt)
-            record = results
         ran = (state.read_json(record.state(j.name)) or {}).get("command")
         # the job's flags as run, without the interpreter and the output folder
-        if ran and [a for a in ran[1:-1]] != spec.command(j, "x", "x")[1:-1]:
+        if ran and ran[1:-1] != spec.command(j, "x", "x")[1:-1]:
             st = dataclasses.replace(st, detail=st.detail + "; NOTE: ran with other flags than "
                                      "the sweep file now gives (use a new --root to rerun)")
         out.append(st)
     return out
 
 
-def print_status(sts, out=None) -> dict[str, int]:
-    out = out or sys.stdout
+def print_status(sts) -> dict[str, int]:
     width = max([len(s.name) for s in sts] + [4])
     for s in sts:
-        print(f"{s.state:8s} {s.name:{width}s} {s.detail}", file=out)
+        print(f"{s.state:8s} {s.name:{width}s} {s.detail}")
     counts = {k: sum(s.state == k for s in sts) for k in (DONE, RUNNING, QUEUED, FAILED, MISSING)}
-    print(f"{len(sts)} jobs: " + ", ".join(f"{v} {k}" for k, v in counts.items()), file=out)
+    print(f"{len(sts)} jobs: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     return counts
-
-
-def _write_specs(layout, jobs, suite_of, cwd) -> dict[str, str]:
-    """One JSON file per job, what its wrapper runs: the command, the output folder, the working folder."""
-    paths = {}
-    for j in jobs:
-        out_dir = os.path.abspath(layout.out_dir(j.name))
-        command = spec.command(j, suite_of[j.main].out_flag, out_dir, python=sys.executable)
-        state.write_json(layout.spec(j.name), {"name": j.name, "root": os.path.abspath(layout.root),
-                                               "command": command, "out_dir": out_dir, "cwd": cwd})
-        paths[j.name] = os.path.abspath(layout.spec(j.name))
-    return paths
 
 
 def main(argv=None) -> int:
@@ -145,12 +117,12 @@ def main(argv=None) -> int:
 
 def _main(args) -> int:
     sw = spec.load(args.sweep, group_seeds=args.group_seeds)
-    jobs = _select(sw, args.only)
+    jobs = [j for j in sw.jobs if not args.only or re.search(args.only, j.name)]
+    if not jobs:
+        raise spec.SweepError(f"--only {args.only!r} matches no job of {sw.path}")
     root = args.root or os.path.join("runs", sw.basename)
     layout = state.Layout(root)
     kept = state.Layout(args.results or archive.default_root(sw.basename))
-    cwd = os.getcwd()
-
     if args.status:
         print_status(statuses(layout, jobs, kept))
         return 0
@@ -158,27 +130,23 @@ def _main(args) -> int:
         copied = [j.name for j in jobs if archive.collect(layout, kept, j.name)]
         print(f"copied {len(copied)} done jobs of {len(jobs)} to {kept.root}/ (commit it)")
         return 0
+    scripts = {}
+    if args.plot and not args.no_validate:
+        try:  # flag defaults tell the budget a complete run reaches
+            scripts = checks.check(sw.path, jobs)
+        except checks.FlagError as e:
+            print(f"warning: {e}\n(partial runs are then judged against their siblings)", file=sys.stderr)
+    elif not args.no_validate:
+        scripts = checks.check(sw.path, jobs)
+    suite_of = {j.main: suites.for_script(j.main, scripts[j.main].flags if j.main in scripts else None) for j in jobs}
     if args.plot:
-        from omd.sweep import report  # pylint: disable=g-import-not-at-top
-        scripts = {}
-        if not args.no_validate:
-            try:  # flag defaults tell the budget a complete run reaches
-                scripts = checks.check(sw.path, jobs)
-            except checks.FlagError as e:
-                print(f"warning: {e}\n(partial runs are then judged against their siblings)",
-                      file=sys.stderr)
-        return report.main(sw, jobs, layout, _suites(jobs, scripts), scripts, args.out, kept)
-
-    scripts = {} if args.no_validate else checks.check(sw.path, jobs)
-    suite_of = _suites(jobs, scripts)
-
+        from omd.sweep import report  # pylint: disable=import-outside-toplevel  (matplotlib only here)
+        return report.main(sw, jobs, layout, suite_of, scripts, args.out, kept)
     if args.dry_run:
         for j in jobs:
-            out_dir = layout.out_dir(j.name)
-            print(spec.display(spec.command(j, suite_of[j.main].out_flag, out_dir)))
+            print(shlex.join(spec.command(j, suite_of[j.main].out_flag, layout.out_dir(j.name))))
         checked = "checked against the scripts' flags" if scripts else "flags NOT checked"
-        print(f"# {len(jobs)} jobs of {sw.path} ({checked}); outputs under {root}/",
-              file=sys.stderr)
+        print(f"# {len(jobs)} jobs of {sw.path} ({checked}); outputs under {root}/", file=sys.stderr)
         return 0
 
     sts = {s.name: s for s in statuses(layout, jobs, kept)}
@@ -188,29 +156,29 @@ def _main(args) -> int:
           + ", ".join(f"{v} {k}" for k, v in skipped.items()))
     if not todo:
         return 0
-    paths = _write_specs(layout, todo, suite_of, cwd)
+    paths = {}  # one spec per job, what its wrapper runs
+    for j in todo:
+        out_dir = os.path.abspath(layout.out_dir(j.name))
+        state.write_json(layout.spec(j.name), {
+            "name": j.name, "root": os.path.abspath(root), "out_dir": out_dir, "cwd": os.getcwd(),
+            "command": spec.command(j, suite_of[j.main].out_flag, out_dir, python=sys.executable)})
+        paths[j.name] = os.path.abspath(layout.spec(j.name))
 
     if args.local:
         names = {path: name for name, path in paths.items()}
-        results = local.run(list(paths.values()), workers=args.workers, jobs_per_gpu=args.jobs_per_gpu,
-                            on_exit=lambda path: archive.collect(layout, kept, names[path]))
+        codes = local.run(list(paths.values()), workers=args.workers, jobs_per_gpu=args.jobs_per_gpu,
+                          on_exit=lambda path: archive.collect(layout, kept, names[path]))
         counts = print_status(statuses(layout, jobs, kept))
-        return 0 if all(rc == 0 for rc in results.values()) and not counts[FAILED] else 1
+        return 0 if all(rc == 0 for rc in codes.values()) and not counts[FAILED] else 1
 
-    res = slurm.Resources(time=args.time, mem=args.mem, cpus=args.cpus, gpus=args.gpus,
-                          partition=args.partition, jobs_per_task=args.jobs_per_task,
-                          max_parallel=args.max_parallel, requeue=not args.no_requeue,
-                          extra=tuple(args.sbatch_arg))
-    array_id = slurm.submit(layout, sw.basename, paths, res, cwd)
-    n_tasks = -(-len(todo) // max(1, args.jobs_per_task))
-    print(f"submitted array {array_id}: {n_tasks} tasks for {len(todo)} jobs; "
-          f"logs in {layout.slurm_dir} and {os.path.dirname(layout.log('x'))}")
-    if args.wait:
-        while True:
-            q = slurm.queue_states({array_id})
-            if q is not None and not q:
-                break
-            time.sleep(1.0)
-        counts = print_status(statuses(layout, jobs, kept))
-        return 0 if not counts[FAILED] else 1
-    return 0
+    array_id = slurm.submit(layout, sw.basename, paths, os.getcwd(), limit=args.time, mem=args.mem,
+                            cpus=args.cpus, gpus=args.gpus, partition=args.partition,
+                            jobs_per_task=args.jobs_per_task, max_parallel=args.max_parallel,
+                            requeue=not args.no_requeue, extra=args.sbatch_arg)
+    print(f"submitted array {array_id}: {-(-len(todo) // max(1, args.jobs_per_task))} tasks for {len(todo)} "
+          f"jobs; logs in {layout.slurm_dir} and {os.path.dirname(layout.log('x'))}")
+    if not args.wait:
+        return 0
+    while slurm.queue_states({array_id}) != {}:  # None (squeue not answering) keeps waiting too
+        time.sleep(1.0)
+    return 1 if print_status(statuses(layout, jobs, kept))[FAILED] else 0

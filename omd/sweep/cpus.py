@@ -32,12 +32,8 @@ def split(cores: Sequence[int], n: int) -> list[list[int]] | None:
     if n < 2 or n > len(cores):
         return None
     size, extra = divmod(len(cores), n)
-    blocks, start = [], 0
-    for i in range(n):
-        stop = start + size + (i < extra)
-        blocks.append(list(cores[start:stop]))
-        start = stop
-    return blocks
+    starts = [i * size + min(i, extra) for i in range(n + 1)]  # the first ``extra`` blocks get one more
+    return [list(cores[a:b]) for a, b in zip(starts, starts[1:])]
 
 
 def overlays(n: int, cores: Sequence[int] | None = None) -> list[dict[str, str]]:

@@ -1,19 +1,16 @@
-"""Runs jobs on this machine: a pool of workers, each job in its own wrapper process.
+"""Runs jobs on this machine: a pool of slots, each job in its own wrapper process.
 
-On a GPU machine each worker is pinned to one GPU (``CUDA_VISIBLE_DEVICES``), several workers
-per GPU, with JAX's memory preallocation off so they can share it. Without GPUs each worker gets
-its own share of the cores (``omd.sweep.cpus``).
+A slot is a GPU (``CUDA_VISIBLE_DEVICES``; ``--jobs_per_gpu`` slots per GPU, JAX's preallocation off
+so they share it) or, without GPUs, a disjoint share of the cores (``omd.sweep.cpus``).
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import threading
+import time
 from typing import Any, Callable
 
 from tqdm import tqdm
@@ -27,78 +24,58 @@ WRAPPER = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__
 def visible_gpus() -> list[str]:
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
     if env is not None:
-        return [g for g in env.split(",") if g.strip() and g.strip() != "-1"]
-    if shutil.which("nvidia-smi") is None:
-        return []
+        return [g for g in env.split(",") if g.strip() not in ("", "-1")]
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=30, check=True).stdout
-    except (subprocess.SubprocessError, OSError):
+        return subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
+                              capture_output=True, text=True, timeout=30, check=True).stdout.split()
+    except (subprocess.SubprocessError, OSError):  # no nvidia-smi, or no driver behind it
         return []
-    return [line.strip() for line in out.splitlines() if line.strip()]
 
 
 def slots(workers: int | None, jobs_per_gpu: int, gpus: list[str]) -> list[dict[str, str]]:
     """One environment overlay per worker: a GPU each, or on CPUs a disjoint share of the cores."""
     if gpus:
-        n = workers or len(gpus) * jobs_per_gpu
-        return [{"CUDA_VISIBLE_DEVICES": gpus[i % len(gpus)],
-                 "XLA_PYTHON_CLIENT_PREALLOCATE": "false"} for i in range(n)]
+        return [{"CUDA_VISIBLE_DEVICES": gpus[i % len(gpus)], "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+                for i in range(workers or len(gpus) * jobs_per_gpu)]
     return cpus.overlays(workers or len(cpus.usable()))
 
 
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
 def run(spec_paths: list[str], workers: int | None = None, jobs_per_gpu: int = 1,
-        quiet: bool = False, on_exit: Callable[[str], Any] | None = None) -> dict[str, int]:
-    """Runs every spec; returns exit code per spec path. ``on_exit(path)`` runs as each job ends.
+        on_exit: Callable[[str], Any] | None = None) -> dict[str, int]:
+    """Runs every spec in order; returns the exit code per spec path. ``on_exit(path)`` runs as each job ends.
 
     Ctrl-C or SIGTERM (e.g. the runner itself killed by a scheduler) starts no further job and
-    passes SIGTERM to the running ones, whose wrappers record them as failed.
+    stops the running ones; their wrappers record them as failed before this returns.
     """
-    free = slots(workers, jobs_per_gpu, visible_gpus())
-    lock = threading.Lock()
-    stopping = threading.Event()
-    procs: set[subprocess.Popen] = set()
-
-    def one(path: str) -> int | None:
-        with lock:
-            if stopping.is_set():
-                return None
-            env_extra = free.pop()
-            out = subprocess.DEVNULL if quiet else None
-            p = subprocess.Popen(WRAPPER + [path],
-                                 env=dict(os.environ, **env_extra), stdout=out)
-            procs.add(p)
-        try:
-            return p.wait()
-        finally:
-            with lock:
-                procs.discard(p)
-                free.append(env_extra)
-            if on_exit is not None:
-                on_exit(path)
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, on_term)
+    free, todo = slots(workers, jobs_per_gpu, visible_gpus()), list(reversed(spec_paths))
+    running: dict[subprocess.Popen, tuple[str, dict]] = {}
     results: dict[str, int] = {}
-    n = len(free)
-    pool = cf.ThreadPoolExecutor(max_workers=n)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    bar = tqdm(total=len(todo), desc=f"jobs ({len(free)} workers)")
     try:
-        futures = {pool.submit(one, p): p for p in spec_paths}
-        for fut in tqdm(cf.as_completed(futures), total=len(futures), desc=f"jobs ({n} workers)",
-                        disable=quiet):
-            results[futures[fut]] = fut.result()
+        while todo or running:
+            while todo and free:
+                path, slot = todo.pop(), free.pop()
+                running[subprocess.Popen(WRAPPER + [path], env=dict(os.environ, **slot))] = (path, slot)
+            for proc in [p for p in running if p.poll() is not None]:
+                path, slot = running.pop(proc)
+                results[path] = proc.returncode
+                free.append(slot)
+                if on_exit is not None:
+                    on_exit(path)
+                bar.update()
+            time.sleep(0.1)
     except KeyboardInterrupt:
-        with lock:
-            stopping.set()
-            for p in procs:
-                p.terminate()
+        for proc in running:
+            proc.terminate()
+        for proc in running:
+            proc.wait()
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        bar.close()
+        signal.signal(signal.SIGTERM, previous)
     return results

@@ -60,17 +60,13 @@ def plot_curves(curves, ps: results.PlotSpec, title: str):
     nrow = math.ceil(len(xs) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False,
                              sharey=True)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, x in enumerate(xs):
         ax = axes[i // ncol][i % ncol]
-        for j, label in enumerate(labels):
+        for j, label in enumerate(labels):  # one colour per series across the panels
             c = curves.get((label, x))
-            if c is None:
-                continue
-            col = colors[j % len(colors)]
-            ax.plot(c["step"], c["mean"], color=col, label=f"{label} (n={int(c['n'].iloc[0])})")
-            if c["n"].iloc[0] > 1:
-                ax.fill_between(c["step"], c["mean"] - c["se"], c["mean"] + c["se"], color=col,
+            if c is not None:  # the band is empty (NaN) for a single seed
+                ax.plot(c["step"], c["mean"], color=f"C{j % 10}", label=f"{label} (n={int(c['n'].iloc[0])})")
+                ax.fill_between(c["step"], c["mean"] - c["se"], c["mean"] + c["se"], color=f"C{j % 10}",
                                 alpha=0.2, linewidth=0)
         if ps.x:  # one panel per swept value; a single panel has the figure's title only
             ax.set_title(f"{ps.x} = {x}")

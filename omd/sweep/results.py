@@ -12,7 +12,6 @@ import dataclasses
 import math
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 
 from omd.sweep import archive, spec
@@ -79,7 +78,7 @@ def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying
     rows = []
     for job in jobs:
         suite = suite_of[job.main]
-        job_dir = suite.run_dir(archive.job_dir(layout, kept, job.name), job.flag_dict)
+        job_dir = suite.run_dir((archive.done_in(layout, kept, job.name) or layout).out_dir(job.name), job.flag_dict)
         for seed in list(job.seeds) or suite.seeds_found(job_dir) or [None]:
             curve = None if seed is None else suite.curve(job_dir, seed, ps.source)
             ok = curve is not None and ps.metric in curve.columns
@@ -106,28 +105,21 @@ def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying
 
 
 def mean_se(values: Sequence[float]) -> tuple[float, float, int]:
-    v = np.asarray([x for x in values if not math.isnan(x)], dtype=float)
-    if len(v) == 0:
-        return math.nan, math.nan, 0
-    se = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
-    return float(v.mean()), se, len(v)
+    """Mean, standard error (NaN for one value) and count of the values that are not NaN."""
+    v = pd.Series(values, dtype=float).dropna()
+    return float(v.mean()), float(v.sem()), len(v)
 
 
 def median(values: Sequence[float]) -> float:
-    """Median over the finite-or-infinite values, NaN (no value) dropped; NaN if none is left.
-    Shown beside the mean because one diverged seed can carry a mean by orders of magnitude."""
-    v = [x for x in values if not math.isnan(x)]
-    return float(np.median(v)) if v else math.nan
+    """Shown beside the mean because one diverged seed can carry a mean by orders of magnitude."""
+    return float(pd.Series(values, dtype=float).median())
 
 
 def mean_curve(curves: Sequence[pd.DataFrame], col: str) -> pd.DataFrame:
     """Mean ± SE over seeds at the steps every seed logged."""
     table = pd.concat([c.groupby("step")[col].mean() for c in curves], axis=1, join="inner")
-    n = table.shape[1]
-    out = pd.DataFrame({"step": table.index.values, "mean": table.mean(axis=1).values})
-    out["se"] = table.std(axis=1, ddof=1).values / math.sqrt(n) if n > 1 else np.nan
-    out["n"] = n
-    return out
+    return pd.DataFrame({"step": table.index.values, "mean": table.mean(axis=1).values,
+                         "se": table.sem(axis=1).values, "n": table.shape[1]})
 
 
 def _not_complete(cell: pd.DataFrame) -> str:
@@ -160,14 +152,14 @@ def aggregate(runs: pd.DataFrame, ps: PlotSpec) -> tuple[pd.DataFrame, dict]:
     return table, curves
 
 
-def sort_key(col: pd.Series) -> pd.Series:
-    """Numbers first, in numeric order, then everything else by its text."""
-    return col.map(lambda v: (0, float(v), "") if is_number(v) else (1, 0.0, str(v)))
-
-
 def is_number(v) -> bool:
     try:
         float(v)
         return v is not None and not isinstance(v, bool)
     except (TypeError, ValueError):
         return False
+
+
+def sort_key(col: pd.Series) -> pd.Series:
+    """Numbers first, in numeric order, then everything else by its text."""
+    return col.map(lambda v: (0, float(v), "") if is_number(v) else (1, 0.0, str(v)))

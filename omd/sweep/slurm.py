@@ -1,16 +1,13 @@
 """Submits jobs to Slurm as one job array through submitit, and asks Slurm which it still holds.
 
-Each array task runs ``jobs_per_task`` jobs side by side in wrappers (``wrapper.py``); submitit's
-sbatch script, pickles and per-task logs (``<array>_<task>_0_log.out``) go to ``_sweep/slurm`` and
-each job's own output to its log under ``_sweep/logs``. Pre-emption and time-outs reach the jobs as
-signals: Slurm's SIGTERM, and ``SIGNAL`` shortly before the time limit, on which both suites
-checkpoint and stop. A task is then requeued (by Slurm, or by submitit after the jobs have
-stopped) and its wrappers skip finished jobs and resume the others from their checkpoints.
+Each array task runs its jobs side by side, one wrapper (``wrapper.py``) each. Pre-emption and time-outs
+reach the jobs as signals: Slurm's SIGTERM, and ``SIGNAL`` shortly before the time limit, on which
+both suites checkpoint and stop; the task is then requeued (by Slurm, or by submitit once the jobs
+have stopped) and its wrappers skip finished jobs and resume the others from their checkpoints.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shlex
 import shutil
@@ -20,6 +17,7 @@ import time
 
 import submitit
 
+from omd.sweep import cpus
 from omd.sweep import state as st
 
 # The signal Slurm sends before the time limit, and submitit handles on the node: SIGUSR1, on which
@@ -36,42 +34,33 @@ class SlurmError(RuntimeError):
     """No sbatch here, or it refused the array."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Resources:
-    time: str = "24:00:00"        # --time, in any of Slurm's formats
-    mem: str | None = None        # --mem, e.g. 8G
-    cpus: int | None = None       # --cpus-per-task
-    gpus: int | None = None       # --gpus-per-task
-    partition: str | None = None  # --partition
-    jobs_per_task: int = 1
-    max_parallel: int | None = None  # --array=...%N
-    requeue: bool = True
-    extra: tuple[str, ...] = ()   # raw sbatch options, e.g. --account=x
-
-
 class Task(submitit.helpers.Checkpointable):
-    """One array task: ``python wrapper.py SPEC...``, run by submitit on the node.
+    """One array task, run by submitit on the node: its jobs side by side, one wrapper each
+    (``python wrapper.py SPEC``) on its own share of the task's cores.
 
-    On the pre-emption or time-out signal, submitit asks ``checkpoint`` what to requeue; it first
-    waits for the jobs, which got the same signal, to write their checkpoints and stop.
+    Slurm signals every process of the task, so the jobs get the pre-emption or time-out signal
+    themselves; submitit then asks ``checkpoint`` what to requeue, which first waits for the jobs
+    to write their checkpoints and stop.
     """
 
     def __init__(self, spec_paths: list[str], requeue: bool):
-        self.command = [sys.executable, WRAPPER, *spec_paths]
-        self.requeue = requeue
-        self.pid = None
+        # one command line for all jobs, as tasks pickled by earlier versions hold it (a requeued
+        # task is unpickled by the code of the day)
+        self.command, self.requeue, self.pids = [sys.executable, WRAPPER, *spec_paths], requeue, []
 
     def __call__(self) -> int:
-        proc = subprocess.Popen(self.command)
-        self.pid = proc.pid
-        rc = proc.wait()
-        if rc:  # the task's exit status is the wrapper's, as Slurm's accounting shows it
+        paths = self.command[2:]
+        procs = [subprocess.Popen(self.command[:2] + [path], env=dict(os.environ, **cores))
+                 for path, cores in zip(paths, cpus.overlays(len(paths)))]
+        self.pids = [p.pid for p in procs]
+        rc = next((c for c in [p.wait() for p in procs] if c != 0), 0)
+        if rc:  # the task's exit status is its first failed job's, as Slurm's accounting shows it
             raise SystemExit(rc)
-        return rc
+        return 0
 
     def checkpoint(self, *args, **kwargs):
         t0 = time.time()
-        while self.pid and st.process_start_ticks(self.pid) is not None and time.time() - t0 < SIGNAL_DELAY_S - 10:
+        while any(st.process_start_ticks(pid) is not None for pid in self.pids) and time.time() - t0 < SIGNAL_DELAY_S - 10:
             time.sleep(0.5)
         return super().checkpoint(*args, **kwargs) if self.requeue else None
 
@@ -90,50 +79,35 @@ def minutes(limit: str) -> int:
         raise SlurmError(f"--time {limit!r} is not a Slurm time (e.g. 90, 24:00:00, 2-00:00:00)") from None
 
 
-def _sbatch_options(extra) -> dict:
-    """``--account=abc`` -> {"account": "abc"}; ``--exclusive`` -> {"exclusive": True}."""
-    out = {}
-    for opt in extra:
-        key, eq, value = opt.lstrip("-").partition("=")
-        out[key] = value if eq else True
-    return out
-
-
-def require(cmd: str = "sbatch") -> None:
-    if shutil.which(cmd) is None:
-        raise SlurmError(f"{cmd} not found: --slurm needs the Slurm client tools on PATH "
-                         "(use --local to run here)")
-
-
-def submit(layout: st.Layout, basename: str, spec_paths: dict[str, str], res: Resources,
-           cwd: str) -> str:
-    """Submits one array; writes each job's Slurm id. Returns the array job id."""
-    require()
-    names = list(spec_paths)
-    k = max(1, res.jobs_per_task)
+def submit(layout: st.Layout, basename: str, spec_paths: dict[str, str], cwd: str, *, limit: str,
+           mem: str | None, cpus: int | None, gpus: int | None, partition: str | None, jobs_per_task: int,
+           max_parallel: int | None, requeue: bool, extra: list[str]) -> str:
+    """Submits one array (``extra``: raw sbatch options such as ``--account=abc``); writes each
+    job's Slurm id. Returns the array job id."""
+    if shutil.which("sbatch") is None:
+        raise SlurmError("sbatch not found: --slurm needs the Slurm client tools on PATH (use --local to run here)")
+    names, k, limit_min = list(spec_paths), max(1, jobs_per_task), minutes(limit)
     tasks = [names[i:i + k] for i in range(0, len(names), k)]
-    extra = {"chdir": cwd, "requeue" if res.requeue else "no-requeue": True}
-    if res.mem:
-        extra["mem"] = res.mem  # as given: submitit's own mem_gb takes numbers only
-    extra.update(_sbatch_options(res.extra))
+    options = {"chdir": cwd, "requeue" if requeue else "no-requeue": True}
+    if mem:
+        options["mem"] = mem  # as given: submitit's own mem_gb takes numbers only
+    for opt in extra:  # --account=abc -> {"account": "abc"}; --exclusive -> {"exclusive": True}
+        key, eq, value = opt.lstrip("-").partition("=")
+        options[key] = value if eq else True
     try:
         ex = submitit.SlurmExecutor(folder=os.path.abspath(layout.slurm_dir), python=shlex.quote(sys.executable))
         ex.update_parameters(
-            job_name=basename, time=minutes(res.time), array_parallelism=res.max_parallel or len(tasks),
-            cpus_per_task=res.cpus, gpus_per_task=res.gpus, partition=res.partition,
-            signal_delay_s=SIGNAL_DELAY_S, additional_parameters=extra,
+            job_name=basename, time=limit_min, array_parallelism=max_parallel or len(tasks),
+            cpus_per_task=cpus, gpus_per_task=gpus, partition=partition, signal_delay_s=SIGNAL_DELAY_S,
+            additional_parameters=options,
             setup=[f"export SUBMITIT_PREEMPT_SIGNAL={SIGNAL} XLA_PYTHON_CLIENT_PREALLOCATE=false"])
         with ex.batch():
-            jobs = [ex.submit(Task([spec_paths[n] for n in t], res.requeue)) for t in tasks]
+            jobs = [ex.submit(Task([spec_paths[n] for n in t], requeue)) for t in tasks]
     except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
         raise SlurmError(f"sbatch refused the array: {e}") from None
     for job, task in zip(jobs, tasks):
         for n in task:
-            path = layout.slurm_id(n)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path + ".tmp", "w") as f:
-                f.write(f"{job.job_id}\n")
-            os.replace(path + ".tmp", path)
+            st.write_text(layout.slurm_id(n), f"{job.job_id}\n")
     return jobs[0].job_id.split("_")[0]
 
 
@@ -146,7 +120,7 @@ def queue_states(array_ids: set[str] | None = None) -> dict[str, str] | None:
     if shutil.which("squeue") is None:
         return None
     cmd = ["squeue", "-h", "-r", "-o", "%i %T"] + (["-j", ",".join(sorted(array_ids))] if array_ids else [])
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         # squeue -j fails once every listed id has left its memory: nothing is held
         return {} if "Invalid job id" in proc.stderr else None

@@ -1,10 +1,5 @@
-"""Sweep files -> jobs: the Cartesian product of each grid, names from the keys that vary.
-
-A sweep is a Python file defining ``basename`` (str) and ``grid``: a list of dicts mapping a
-flag name to a list of values, each dict holding ``_main`` (the entry script, e.g.
-``cartpole/train.py``). Optional: ``group_seeds`` (merge jobs that differ only in ``seed`` into
-``--seed s --num_seeds n`` jobs) and ``plot`` (see ``omd.sweep.results``).
-"""
+"""Sweep files -> jobs: the Cartesian product of each grid block, named by the keys that vary.
+The format (``basename``, ``grid``, ``group_seeds``, ``plot``) is in docs/sweeps.md."""
 
 from __future__ import annotations
 
@@ -12,7 +7,6 @@ import dataclasses
 import itertools
 import os
 import runpy
-import shlex
 import traceback
 from typing import Any, Mapping, Sequence
 
@@ -40,8 +34,7 @@ class Job:
 
     def config_key(self) -> tuple:
         """Identifies the job's setting up to the seed (runs that are averaged together)."""
-        return (self.main,) + tuple(
-            (k, v) for k, v in self.flags if k not in (SEED_KEY, "num_seeds"))
+        return (self.main,) + tuple((k, v) for k, v in self.flags if k not in (SEED_KEY, "num_seeds"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,12 +58,7 @@ def format_flag(key: str, value: Any) -> str:
 def command(job: Job, out_flag: str, out_dir: str, python: str = "python") -> list[str]:
     # config_flags wants --config=path before any --config.field override
     ordered = sorted(job.flags, key=lambda kv: "." in kv[0])
-    return [python, job.main] + [format_flag(k, v) for k, v in ordered] + [
-        f"--{out_flag}={out_dir}"]
-
-
-def display(cmd: Sequence[str]) -> str:
-    return shlex.join(cmd)
+    return [python, job.main] + [format_flag(k, v) for k, v in ordered] + [f"--{out_flag}={out_dir}"]
 
 
 def _value_str(value: Any) -> str:
@@ -79,30 +67,17 @@ def _value_str(value: Any) -> str:
     return str(value).replace(os.sep, "_").replace(" ", "")
 
 
-def _as_list(key: str, values: Any, where: str) -> list:
-    if isinstance(values, (list, tuple, range)):
-        values = list(values)
-        if not values:
-            raise SweepError(f"{where}: key {key!r} has an empty list of values")
-        return values
-    return [values]  # a single value is a one-element axis
-
-
 def expand(grid: Sequence[Mapping[str, Any]], where: str) -> list[tuple[str, dict]]:
     """Cartesian product of every dict in ``grid``: a list of (main, flags) in grid order."""
-    if isinstance(grid, Mapping):
-        if MAIN_KEY in grid:  # one block written without the list around it
-            grid = [grid]
-        elif grid and all(isinstance(v, Mapping) for v in grid.values()):
-            raise SweepError(f"{where}: grid is a dict of blocks ({', '.join(map(repr, grid))}); it must be a list "
-                             "of them: grid = [dict(_main=[...], ...), dict(_main=[...], ...)]")
-        else:
-            raise SweepError(f"{where}: grid must be a list of dicts, each with a {MAIN_KEY!r} key naming the "
-                             "entry script, e.g. grid = [dict(_main=['cartpole/train.py'], seed=[0, 1])]; "
-                             f"got a dict without {MAIN_KEY!r}")
-    elif not isinstance(grid, (list, tuple)):
-        raise SweepError(f"{where}: grid must be a list of dicts of flag -> list of values, "
-                         f"got {type(grid).__name__}")
+    if isinstance(grid, Mapping) and MAIN_KEY in grid:  # one block written without the list around it
+        grid = [grid]
+    elif isinstance(grid, Mapping) and grid and all(isinstance(v, Mapping) for v in grid.values()):
+        raise SweepError(f"{where}: grid is a dict of blocks ({', '.join(map(repr, grid))}); it must be a list "
+                         "of them: grid = [dict(_main=[...], ...), dict(_main=[...], ...)]")
+    if not isinstance(grid, (list, tuple)):
+        got = f"a dict without {MAIN_KEY!r}" if isinstance(grid, Mapping) else type(grid).__name__
+        raise SweepError(f"{where}: grid must be a list of dicts, each with a {MAIN_KEY!r} key naming the entry "
+                         f"script, e.g. grid = [dict(_main=['cartpole/train.py'], seed=[0, 1])]; got {got}")
     out = []
     for i, block in enumerate(grid):
         here = f"{where}: grid[{i}]"
@@ -111,34 +86,21 @@ def expand(grid: Sequence[Mapping[str, Any]], where: str) -> list[tuple[str, dic
         if MAIN_KEY not in block:
             raise SweepError(f"{here} has no {MAIN_KEY!r} key naming the entry script "
                              "(e.g. '_main': ['cartpole/train.py'])")
-        keys = list(block)
-        for k in keys:
+        axes = []
+        for k, values in block.items():
             if not isinstance(k, str) or not k or k.startswith("-"):
                 raise SweepError(f"{here}: flag names are plain strings without dashes, got {k!r}")
-        axes = [_as_list(k, block[k], here) for k in keys]
+            # a single value is a one-element axis
+            axes.append(list(values) if isinstance(values, (list, tuple, range)) else [values])
+            if not axes[-1]:
+                raise SweepError(f"{here}: key {k!r} has an empty list of values")
         for combo in itertools.product(*axes):
-            flags = dict(zip(keys, combo))
-            main = flags.pop(MAIN_KEY)
-            out.append((str(main), flags))
+            flags = dict(zip(block, combo))
+            out.append((str(flags.pop(MAIN_KEY)), flags))
     return out
 
 
-def _varying_keys(points: Sequence[tuple[str, dict]]) -> list[str]:
-    keys: dict[str, None] = {}
-    for _, flags in points:
-        keys.update(dict.fromkeys(flags))
-    varying = []
-    if len({m for m, _ in points}) > 1:
-        varying.append(MAIN_KEY)
-    for k in keys:
-        vals = {repr(f.get(k, "<absent>")) for _, f in points}
-        if len(vals) > 1:
-            varying.append(k)
-    return varying
-
-
-def _job_name(main: str, flags: Mapping[str, Any], varying: Sequence[str],
-              seeds_label: str | None = None) -> str:
+def _job_name(main: str, flags: Mapping[str, Any], varying: Sequence[str], seeds_label: str | None = None) -> str:
     parts = []
     for k in varying:
         if k == MAIN_KEY:
@@ -150,50 +112,33 @@ def _job_name(main: str, flags: Mapping[str, Any], varying: Sequence[str],
     return ",".join(parts) or "default"
 
 
-def _contiguous(seeds: Sequence[int]) -> list[list[int]]:
-    runs: list[list[int]] = []
-    for s in sorted(seeds):
-        if runs and s == runs[-1][-1] + 1:
-            runs[-1].append(s)
-        else:
-            runs.append([s])
-    return runs
-
-
 def make_jobs(points: Sequence[tuple[str, dict]], group_seeds: bool) -> tuple[list[Job], list[str]]:
-    """Names each point from the varying keys; optionally merges seeds into vmapped jobs."""
-    seen: dict[tuple, None] = {}
-    unique = []
-    for main, flags in points:  # identical points from overlapping grids run once
-        key = (main, tuple(sorted((k, repr(v)) for k, v in flags.items())))
-        if key not in seen:
-            seen[key] = None
-            unique.append((main, flags))
-    varying = _varying_keys(unique)
+    """Names each point from the varying keys; with ``group_seeds``, merges runs of consecutive
+    seeds of one setting into one ``--seed s --num_seeds n`` job."""
+    unique: dict[tuple, tuple[str, dict]] = {}  # identical points from overlapping grids run once
+    for main, flags in points:
+        unique.setdefault((main, tuple(sorted((k, repr(v)) for k, v in flags.items()))), (main, flags))
+    points = list(unique.values())
+    keys = dict.fromkeys(k for _, flags in points for k in flags)
+    varying = [MAIN_KEY] * (len({m for m, _ in points}) > 1) + [
+        k for k in keys if len({repr(f.get(k, "<absent>")) for _, f in points}) > 1]
     if not group_seeds:
-        jobs = []
-        for main, flags in unique:
-            seeds = (int(flags[SEED_KEY]),) if SEED_KEY in flags else ()
-            jobs.append(Job(_job_name(main, flags, varying), main, tuple(flags.items()), seeds))
-        return jobs, varying
-
-    groups: dict[tuple, list[tuple[str, dict]]] = {}
-    for main, flags in unique:
+        return [Job(_job_name(main, flags, varying), main, tuple(flags.items()),
+                    (int(flags[SEED_KEY]),) if SEED_KEY in flags else ()) for main, flags in points], varying
+    groups: dict[tuple, list] = {}
+    for main, flags in points:
         if "num_seeds" in flags:
-            raise SweepError("with group_seeds the runner sets --num_seeds itself; "
-                             "remove 'num_seeds' from the grid")
-        rest = tuple((k, repr(v)) for k, v in flags.items() if k != SEED_KEY)
-        groups.setdefault((main, rest), []).append((main, flags))
+            raise SweepError("with group_seeds the runner sets --num_seeds itself; remove 'num_seeds' from the grid")
+        rest = {k: v for k, v in flags.items() if k != SEED_KEY}
+        groups.setdefault((main, repr(rest)), [main, rest, []])[2].append(int(flags.get(SEED_KEY, 0)))
     jobs = []
-    for members in groups.values():
-        main, first = members[0]
-        seeds = [int(f.get(SEED_KEY, 0)) for _, f in members]
-        for run in _contiguous(seeds):
-            flags = {k: v for k, v in first.items() if k != SEED_KEY}
+    for main, rest, seeds in groups.values():
+        # consecutive seeds share seed - position
+        for _, run in itertools.groupby(enumerate(sorted(seeds)), lambda t: t[1] - t[0]):
+            run = [s for _, s in run]
             label = f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0])
-            name = _job_name(main, flags, varying, seeds_label=label)
-            ordered = {SEED_KEY: run[0], **flags, "num_seeds": len(run)}
-            jobs.append(Job(name, main, tuple(ordered.items()), tuple(run)))
+            flags = {SEED_KEY: run[0], **rest, "num_seeds": len(run)}
+            jobs.append(Job(_job_name(main, rest, varying, label), main, tuple(flags.items()), tuple(run)))
     return jobs, varying
 
 

@@ -6,10 +6,12 @@ Layout under a sweep's root (``runs/<basename>`` by default)::
   _sweep/jobs/<job>.json         what to run: command, output folder, working folder
   _sweep/state/<job>.json        latest attempt: running | done | failed, exit code, host, pid
   _sweep/state/<job>.history     one JSON line per finished attempt
-  _sweep/state/<job>.slurm       Slurm id (<array>_<task>; <id> alone for one task) of the latest submission
+  _sweep/state/<job>.slurm       Slurm id (<array>_<task>) of the latest submission
   _sweep/logs/<job>.log          the job's stdout+stderr, appended across attempts
   _sweep/attempts/<job>/<n>/     outputs of a failed attempt that left no checkpoint, kept
   _sweep/slurm/                  submitit's sbatch scripts, pickles and per-task Slurm logs
+
+Stdlib only: the wrapper imports it without loading JAX.
 """
 
 from __future__ import annotations
@@ -22,62 +24,59 @@ import socket
 import time
 
 DONE, RUNNING, QUEUED, FAILED, MISSING = "done", "running", "queued", "failed", "missing"
+SLURM_WAITING = ("PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SUSPENDED")
+SLURM_ACTIVE = ("RUNNING", "CONFIGURING", "COMPLETING")
 
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
     root: str
 
-    @property
-    def meta(self) -> str:
-        return os.path.join(self.root, "_sweep")
-
     def out_dir(self, name: str) -> str:
         return os.path.join(self.root, name)
 
+    def _meta(self, *parts: str) -> str:
+        return os.path.join(self.root, "_sweep", *parts)
+
     def spec(self, name: str) -> str:
-        return os.path.join(self.meta, "jobs", f"{name}.json")
+        return self._meta("jobs", f"{name}.json")
 
     def state(self, name: str) -> str:
-        return os.path.join(self.meta, "state", f"{name}.json")
+        return self._meta("state", f"{name}.json")
 
     def history(self, name: str) -> str:
-        return os.path.join(self.meta, "state", f"{name}.history")
+        return self._meta("state", f"{name}.history")
 
     def lock(self, name: str) -> str:
-        return os.path.join(self.meta, "state", f"{name}.lock")
+        return self._meta("state", f"{name}.lock")
 
     def slurm_id(self, name: str) -> str:
-        return os.path.join(self.meta, "state", f"{name}.slurm")
+        return self._meta("state", f"{name}.slurm")
 
     def log(self, name: str) -> str:
-        return os.path.join(self.meta, "logs", f"{name}.log")
+        return self._meta("logs", f"{name}.log")
 
     def attempts(self, name: str) -> str:
-        return os.path.join(self.meta, "attempts", name)
+        return self._meta("attempts", name)
 
     @property
     def slurm_dir(self) -> str:
-        return os.path.join(self.meta, "slurm")
+        return self._meta("slurm")
 
 
-def write_json(path: str, obj) -> None:
+def write_text(path: str, text: str) -> None:
     """Atomic replace, so a reader never sees half a file."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.tmp.{os.getpid()}"
     with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
-def read_json(path: str):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+def write_json(path: str, obj) -> None:
+    write_text(path, json.dumps(obj, indent=1))
 
 
 def read_text(path: str) -> str | None:
@@ -86,6 +85,17 @@ def read_text(path: str) -> str | None:
             return f.read().strip() or None
     except FileNotFoundError:
         return None
+
+
+def read_json(path: str):
+    try:
+        return json.loads(read_text(path) or "")
+    except json.JSONDecodeError:
+        return None
+
+
+def is_done(layout: Layout, name: str) -> bool:
+    return (read_json(layout.state(name)) or {}).get("state") == DONE
 
 
 def process_start_ticks(pid: int) -> int | None:
@@ -114,58 +124,53 @@ class JobStatus:
 
 def exit_text(returncode: int | None) -> str:
     """``exit 143 (SIGTERM)``: the signal a job died of (negative) or stopped on (128 + number)."""
-    text = f"exit {returncode}"
-    if isinstance(returncode, int) and (returncode < 0 or 128 < returncode < 128 + signal.NSIG):
-        number = -returncode if returncode < 0 else returncode - 128
-        try:
-            text += f" ({signal.Signals(number).name})"
-        except ValueError:  # a number no signal has
-            pass
-    return text
+    if not isinstance(returncode, int) or not (returncode < 0 or 128 < returncode < 128 + signal.NSIG):
+        return f"exit {returncode}"
+    try:
+        return f"exit {returncode} ({signal.Signals(-returncode if returncode < 0 else returncode - 128).name})"
+    except ValueError:  # a number no signal has
+        return f"exit {returncode}"
 
 
 def status(layout: Layout, name: str, slurm_states: dict[str, str] | None = None) -> JobStatus:
-    """Combines the wrapper's state file with the scheduler's view.
+    """The wrapper's record combined with the scheduler's view.
 
-    ``slurm_states`` maps '<array>_<task>' to squeue's state for jobs the scheduler still holds.
+    ``slurm_states`` maps '<array>_<task>' to squeue's state for the tasks Slurm still holds;
+    None when squeue could not be asked (then the record is trusted).
     """
     st = read_json(layout.state(name)) or {}
-    sid = read_text(layout.slurm_id(name))
-    attempt = int(st.get("attempt", 0))
-    if st.get("state") == DONE:
-        return JobStatus(name, DONE, f"exit 0, attempt {attempt}", attempt)
-    ids = [i for i in (st.get("slurm_job") if st.get("state") == RUNNING else None, sid) if i]
-    sl = next((slurm_states[i] for i in ids if slurm_states and i in slurm_states), None)
+    kind, attempt = st.get("state"), int(st.get("attempt", 0))
+
+    def says(state: str, detail: str) -> JobStatus:
+        return JobStatus(name, state, detail, attempt)
+
+    log = f"log {layout.log(name)}"
+    if kind == DONE:
+        return says(DONE, f"exit 0, attempt {attempt}")
+    # the running attempt's own Slurm id first, then the latest submission's
+    ids = [i for i in (st.get("slurm_job") if kind == RUNNING else None, read_text(layout.slurm_id(name))) if i]
+    held = next((slurm_states[i] for i in ids if i in (slurm_states or {})), None)
     sid = ids[0] if ids else None
-    if sl is not None:
-        if sl in ("PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SUSPENDED"):
-            extra = " (requeued)" if attempt else ""
-            return JobStatus(name, QUEUED, f"slurm {sid} {sl}{extra}", attempt)
-        if st.get("state") == RUNNING or sl in ("RUNNING", "CONFIGURING", "COMPLETING"):
-            if st.get("state") != FAILED:
-                return JobStatus(name, RUNNING, f"slurm {sid} on {st.get('host', '?')}", attempt)
-    if st.get("state") == FAILED:
-        return JobStatus(name, FAILED, f"{exit_text(st.get('returncode'))}, attempt {attempt}, "
-                         f"log {layout.log(name)}", attempt)
-    if st.get("state") == RUNNING:
-        if st.get("slurm_job"):
-            if slurm_states is None:  # scheduler unreachable: trust the file
-                return JobStatus(name, RUNNING, f"slurm {sid} (scheduler not queried)", attempt)
-            return JobStatus(name, FAILED, f"slurm {sid} ended without an exit status "
-                             "(killed: time limit, memory, node failure?); "
-                             f"log {layout.log(name)}", attempt)
-        if st.get("host") == socket.gethostname():
-            if _pid_alive(int(st["pid"]), st.get("pid_start")):
-                return JobStatus(name, RUNNING, f"pid {st['pid']}", attempt)
-            return JobStatus(name, FAILED, f"process {st['pid']} gone without an exit status; "
-                             f"log {layout.log(name)}", attempt)
-        return JobStatus(name, RUNNING, f"on {st.get('host')} (not checkable from here)", attempt)
+    if held in SLURM_WAITING:
+        return says(QUEUED, f"slurm {sid} {held}" + (" (requeued)" if attempt else ""))
+    if held and kind != FAILED and (kind == RUNNING or held in SLURM_ACTIVE):
+        return says(RUNNING, f"slurm {sid} on {st.get('host', '?')}")
+    if kind == FAILED:
+        return says(FAILED, f"{exit_text(st.get('returncode'))}, attempt {attempt}, {log}")
+    if kind == RUNNING and st.get("slurm_job"):
+        if slurm_states is None:
+            return says(RUNNING, f"slurm {sid} (scheduler not queried)")
+        return says(FAILED, f"slurm {sid} ended without an exit status (killed: time limit, memory, "
+                            f"node failure?); {log}")
+    if kind == RUNNING and st.get("host") != socket.gethostname():
+        return says(RUNNING, f"on {st.get('host')} (not checkable from here)")
+    if kind == RUNNING:
+        if _pid_alive(int(st["pid"]), st.get("pid_start")):
+            return says(RUNNING, f"pid {st['pid']}")
+        return says(FAILED, f"process {st['pid']} gone without an exit status; {log}")
     if sid and slurm_states is not None:
-        return JobStatus(name, FAILED, f"slurm {sid} ended before the job started; "
-                         f"see {layout.slurm_dir}", attempt)
-    if sid:
-        return JobStatus(name, QUEUED, f"slurm {sid} (scheduler not queried)", attempt)
-    return JobStatus(name, MISSING, "", attempt)
+        return says(FAILED, f"slurm {sid} ended before the job started; see {layout.slurm_dir}")
+    return says(QUEUED, f"slurm {sid} (scheduler not queried)") if sid else says(MISSING, "")
 
 
 def new_attempt_record(name: str, attempt: int, cmd, slurm_job: str | None) -> dict:
