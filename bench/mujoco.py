@@ -40,9 +40,10 @@ from omd.sac.agent import init_state, make_agent  # noqa: E402
 from omd.sac.config import SACConfig  # noqa: E402
 from omd.sac.evaluation import evaluate, make_eval_envs  # noqa: E402
 from omd.sac.env_step import (  # noqa: E402
-    init_buffer, make_env_step, make_eval_action, make_host_replay_step, pack_step, transition_spec,
+    init_buffer, make_env_step, make_eval_action, make_learn_then_act, pack_step, transition_spec,
 )
 from omd.sac.train import train_step  # noqa: E402
+from omd.sac.updates import UPDATES, make_update  # noqa: E402
 
 FILL = 20_000  # transitions in the buffer before timing
 WINDOW = 100  # environment steps per timed window
@@ -51,6 +52,14 @@ WINDOW = 100  # environment steps per timed window
 def _random_transitions(n, obs_dim, action_dim, rng):
     spec = transition_spec(obs_dim, action_dim)
     return {k: rng.standard_normal((n, *v.shape)).astype(np.float32) for k, v in spec.items()}
+
+
+def make_host_replay_step(agent, update) -> Callable:
+    """Compiled ``step(state, batches, next_obs) -> (state, action, metrics)`` for a host (numpy) replay:
+    ``batches`` has a leading ``outer_steps`` axis; the state passes as its pytree."""
+    learn_then_act = make_learn_then_act(agent, update, learn=True, policy=True)
+    return jax.jit(lambda state, batches, next_obs: learn_then_act(
+        state, lambda _key, i: jax.tree.map(lambda b: b[i], batches), next_obs), donate_argnums=(0,))
 
 
 def setup(algo: str, kind: str, capacity: int, env_name: str,
@@ -64,6 +73,7 @@ def setup(algo: str, kind: str, capacity: int, env_name: str,
     env = make_env(env_name, seed=0)
     obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
     agent = make_agent(SACConfig(algo=algo), obs_dim, action_dim)
+    update = make_update(agent, UPDATES[algo])  # as omd.sac.train.train builds it
     state = init_state(agent, jax.random.PRNGKey(0))
     rng = np.random.default_rng(0)
     fill = _random_transitions(FILL, obs_dim, action_dim, rng)
@@ -72,7 +82,7 @@ def setup(algo: str, kind: str, capacity: int, env_name: str,
 
     if kind in ("device", "pytree"):
         buffer = replay.add_batch(init_buffer(obs_dim, action_dim, capacity), fill)
-        step = make_env_step(agent, learn=True, policy=True, flat=kind == "device")
+        step = make_env_step(agent, update, learn=True, policy=True, flat=kind == "device")
         state = step.to_carry(state)  # packed, except for kind 'pytree' (omd.flat)
         packed = pack_step({k: v[0] for k, v in fill.items()}, obs)
         if step.fused:
@@ -85,7 +95,7 @@ def setup(algo: str, kind: str, capacity: int, env_name: str,
         for k, v in fill.items():
             store[k][:FILL] = v
         size = [FILL]
-        learn_and_act = make_host_replay_step(agent)
+        learn_and_act = make_host_replay_step(agent, update)
         outer, batch_size = agent.cfg.outer_steps, agent.cfg.batch_size
 
         def sample():

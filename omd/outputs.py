@@ -1,4 +1,9 @@
-"""What both deep suites' output code shares: a failed write ends the run in one line.
+"""What both deep suites' output code shares: where replaced outputs go, which settings changed, and a
+failed write that ends the run in one line.
+
+Outputs a new run would replace are never deleted: ``aside_path`` names the first free
+``<path>.old-<n>`` they are moved to. A checkpoint resumes only a run of the same settings:
+``changed_settings`` lists those that differ, for the suite's one-line refusal.
 
 A run writes its CSV rows, TensorBoard events, ``.txt`` returns, checkpoints and exports
 through ordinary file calls. When one of them fails (disk full, the output folder removed or
@@ -8,8 +13,8 @@ checkpoint, which is kept (checkpoints are replaced atomically, ``omd.checkpoint
 there is none yet. The entry scripts print it as they print other user errors, and the same
 command resumes from that checkpoint once the cause is fixed.
 
-``cartpole/train.py`` wraps its training and exports in a ``WriteGuard``; so does
-``omd.sac.outputs.train_and_save`` for ``mujoco/train.py``.
+``omd.soft_q.outputs.train_and_save`` (``cartpole/train.py``) and ``omd.sac.outputs.train_and_save``
+(``mujoco/train.py``) wrap their training and exports in a ``WriteGuard``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,25 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from typing import Iterator
+from typing import Any, Iterator, Mapping
+
+
+def aside_path(path: str) -> str:
+    """The first free ``<path>.old-<n>`` (n = 1, 2, ...): where outputs that a new run would replace are moved."""
+    n = 1
+    while os.path.exists(f"{path}.old-{n}"):
+        n += 1
+    return f"{path}.old-{n}"
+
+
+def changed_settings(recorded: Mapping[str, Any], wanted: Mapping[str, Any],
+                     defaults: Mapping[str, Any] | None = None) -> list[str]:
+    """The keys of ``wanted`` whose value ``recorded`` (a checkpoint's settings) does not share, in ``wanted``'s order.
+
+    A key ``recorded`` lacks (a setting added after it was written) counts as its value in ``defaults``.
+    """
+    defaults = defaults or {}
+    return [k for k in wanted if recorded.get(k, defaults.get(k)) != wanted[k]]
 
 
 class WriteFailed(Exception):

@@ -122,6 +122,7 @@ def test_omd_model_gradient_matches_finite_differences(method):
 def test_fused_two_call_and_flat_steps_store_the_transition_and_agree(algo, monkeypatch):
     from omd.sac import env_step as env_step_lib
     from omd.sac.env_step import init_buffer, make_env_step
+    from omd.sac.updates import UPDATES, make_update
 
     agent = make_agent(SACConfig(algo=algo, hidden_dims=(8,), model_hidden_dim=8, batch_size=4), OBS, ACT)
     rng = np.random.default_rng(0)
@@ -136,7 +137,7 @@ def test_fused_two_call_and_flat_steps_store_the_transition_and_agree(algo, monk
     for fused, flat, max_size in ((False, False, 0), (True, False, 0), (True, True, 1024), (False, True, 1024),
                                   (False, True, 8)):
         monkeypatch.setattr(env_step_lib, "CPU_PACKED_MAX_SIZE", max_size)
-        step = make_env_step(agent, learn=True, policy=True, fused=fused, flat=flat)
+        step = make_env_step(agent, make_update(agent, UPDATES[algo]), learn=True, policy=True, fused=fused, flat=flat)
         state = init_state(agent, jax.random.PRNGKey(0))
         carry, buffer = step.to_carry(state), init_buffer(OBS, ACT, capacity=4)
         kept = sum(x.size > max_size for x in jax.tree.leaves(state))
@@ -168,14 +169,14 @@ def test_fused_two_call_and_flat_steps_store_the_transition_and_agree(algo, monk
 def test_outer_steps_2_is_two_updates_each_with_its_own_batch_and_key(algo):
     from dataclasses import replace
 
-    from omd.sac.env_step import make_update
+    from omd.sac.updates import UPDATES, make_update
 
     config = SACConfig(algo=algo, hidden_dims=(8,), model_hidden_dim=8, batch_size=BATCH)
     two, one = make_agent(replace(config, outer_steps=2), OBS, ACT), make_agent(config, OBS, ACT)
     state = init_state(two, jax.random.PRNGKey(0))
     batch_fn = lambda key, i: _batch(key)  # noqa: E731  (the batch follows the key alone)
-    got, _ = jax.jit(lambda s: make_update(two)(s, batch_fn))(state)
-    step = jax.jit(lambda s: make_update(one)(s, batch_fn)[0])
+    got, _ = jax.jit(lambda s: make_update(two, UPDATES[algo])(s, batch_fn))(state)
+    step = jax.jit(lambda s: make_update(one, UPDATES[algo])(s, batch_fn)[0])
     want = step(step(state))
     # equal up to the last bits that fusing two steps into one scan may change
     jax.tree.map(lambda x, y: np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6), got,

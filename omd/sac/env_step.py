@@ -21,12 +21,19 @@ on CPU, where copying the weight matrices into a vector costs more than passing 
 only the leaves of at most ``CPU_PACKED_MAX_SIZE`` elements.
 
 Metrics stay on the device until the host asks for them at a log interval.
+
+All of this sits behind one interface, ``EnvStep``: ``make_env_step(agent, update, learn, policy)``
+returns ``step(carry, buffer, transition, next_obs) -> (carry, buffer, action, metrics)`` with
+``step.to_carry`` / ``step.from_carry`` (the agent state as the calls take it) and
+``step.read_metrics``. The algorithm is the ``update`` it is given (``omd.sac.updates.make_update``
+over one of ``UPDATES``); nothing here changes what it computes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -35,7 +42,6 @@ import numpy as np
 from omd import replay
 from omd.flat import FlatLayout
 from omd.sac.agent import Agent, AgentState, init_state
-from omd.sac.updates import UPDATES
 from omd.sac.networks import mode_action, sample_action
 
 
@@ -53,27 +59,7 @@ def init_buffer(obs_dim: int, action_dim: int, capacity: int) -> replay.ReplayBu
     return replay.init(transition_spec(obs_dim, action_dim), capacity)
 
 
-def make_update(agent: Agent) -> Callable:
-    """``update(state, batch_fn) -> (state, metrics)``: ``outer_steps`` model+SAC updates.
-
-    ``batch_fn(key, i)`` returns the batch of outer step ``i``.
-    """
-    model_update = UPDATES[agent.cfg.algo]
-
-    def update(state: AgentState, batch_fn):
-        def one(state, i):
-            key, k_batch, k_update = jax.random.split(state.key, 3)
-            return model_update(agent, state.replace(key=key), batch_fn(k_batch, i), k_update)
-
-        if agent.cfg.outer_steps == 1:
-            return one(state, 0)
-        state, metrics = jax.lax.scan(one, state, jnp.arange(agent.cfg.outer_steps))
-        return state, jax.tree.map(lambda m: m[-1], metrics)
-
-    return update
-
-
-def _draw_action(agent: Agent, actor_params, obs, key: jax.Array, policy: bool):
+def draw_action(agent: Agent, actor_params, obs, key: jax.Array, policy: bool):
     """The next environment action: a policy sample, or uniform in [-1, 1] before ``start_training``."""
     if not policy:
         return jax.random.uniform(key, (agent.action_dim,), jnp.float32, -1.0, 1.0)
@@ -81,9 +67,25 @@ def _draw_action(agent: Agent, actor_params, obs, key: jax.Array, policy: bool):
     return sample_action(agent.actor, actor_params, obs[None], noise)[0][0]
 
 
-def _next_action(agent: Agent, state: AgentState, next_obs, policy: bool):
+def next_action(agent: Agent, state: AgentState, next_obs, policy: bool):
+    """``(state, action)``: the first action of a run, its key split off the state's as every step's is."""
     key, k_act = jax.random.split(state.key)
-    return state.replace(key=key), _draw_action(agent, state.sac.actor.params, next_obs, k_act, policy)
+    return state.replace(key=key), draw_action(agent, state.sac.actor.params, next_obs, k_act, policy)
+
+
+def make_learn_then_act(agent: Agent, update: Callable, learn: bool, policy: bool) -> Callable:
+    """``(state, batch_fn, next_obs) -> (state, action, metrics)``: one step's ``update`` (when ``learn``), then the
+    next action; the state as its pytree, ``metrics`` ``{}`` when not learning. What every compiled call runs."""
+
+    def learn_then_act(state: AgentState, batch_fn, next_obs):
+        key, k_act, k_learn = jax.random.split(state.key, 3)
+        metrics = {}
+        if learn:
+            state, metrics = update(state.replace(key=k_learn), batch_fn)
+        action = draw_action(agent, state.sac.actor.params, next_obs, k_act, policy)
+        return state.replace(key=key), action, metrics
+
+    return learn_then_act
 
 
 def _transition_layout(agent: Agent) -> list[tuple[str, tuple[int, ...], int, int]]:
@@ -102,58 +104,99 @@ def pack_step(transition: dict[str, np.ndarray], next_obs: np.ndarray) -> np.nda
     return np.concatenate([*parts, np.ravel(next_obs)]).astype(np.float32, copy=False)
 
 
-def make_env_step(agent: Agent, learn: bool, policy: bool, fused: bool | None = None,
-                  flat: bool = True) -> Callable:
-    """``step(carry, buffer, transition, next_obs) -> (carry, buffer, action, metrics)``.
+@dataclasses.dataclass(frozen=True)
+class Packing:
+    """How the compiled calls take the agent state and return the metrics: packed (``omd.flat``) or as they are."""
 
-    ``learn``: run the updates (from ``start_training`` on); ``policy``: act with
-    the actor instead of uniformly at random. ``metrics`` is ``{}`` when not learning.
-    ``fused``: one compiled call per step instead of two (default: on every backend but CPU,
-    see the module docstring). ``step.store`` and ``step.learn_and_act`` (reads the device
-    buffer), or ``step.store_learn_and_act``, take the packed vector of ``pack_step``;
-    ``step.learn_and_act_on`` takes ``[outer_steps, batch]`` batches, for a host replay.
+    state: FlatLayout | None = None
+    metrics: FlatLayout | None = None
 
-    ``flat`` (default on): the compiled calls take and return the agent state packed
-    (``omd.flat``: on GPUs all of it as one vector per dtype, on CPU its small leaves), and
-    the metrics as one vector, so that a call passes fewer device buffers (MuJoCo: about 20
-    on GPUs, 70 on CPU, instead of about 160). The carry is then ``step.to_carry(state)``,
-    read back with ``step.from_carry``; ``step.read_metrics`` fetches the metrics as a
-    dict of numbers. Without ``flat`` the carry is the state itself.
+    @classmethod
+    def of(cls, agent: Agent, metric_shapes: Callable) -> Packing:
+        """The layouts of ``agent``'s state (on CPU its small leaves only) and of a learning step's metrics."""
+        abstract_state = jax.eval_shape(functools.partial(init_state, agent), jax.random.PRNGKey(0))
+        max_size = CPU_PACKED_MAX_SIZE if jax.default_backend() == "cpu" else None
+        abstract_buffer = jax.eval_shape(lambda: init_buffer(agent.obs_dim, agent.action_dim, 1))
+        return cls(FlatLayout.of(abstract_state, max_size=max_size),
+                   FlatLayout.of(metric_shapes(abstract_state, abstract_buffer)))
+
+    def wrap(self, learn_then_act: Callable, learn: bool) -> Callable:
+        """``learn_then_act`` taking and returning the carry, and its metrics packed when learning."""
+        if self.state is None:
+            return learn_then_act
+
+        def packed(carry, batch_fn, next_obs):
+            state, action, metrics = learn_then_act(self.state.unpack(carry), batch_fn, next_obs)
+            return self.state.pack(state), action, self.metrics.pack(metrics)[0] if learn else metrics
+
+        return packed
+
+    def read_metrics(self, metrics) -> dict:
+        """A step's metrics (or a dict of host numbers) as a dict of host numbers."""
+        if self.metrics is not None and not isinstance(metrics, dict):
+            return self.metrics.unpack((np.asarray(metrics),))
+        return jax.device_get(metrics)
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvStep:
+    """The compiled calls of one environment step, as the training loop sees them (module docstring).
+
+    ``step(carry, buffer, transition, next_obs) -> (carry, buffer, action, metrics)`` stores the
+    transition, runs the update when learning and draws the next action. ``store`` and
+    ``learn_and_act`` (two calls), or ``store_learn_and_act`` (``fused``), are the compiled calls
+    themselves, taking ``pack_step``'s vector; ``bench/mujoco.py`` lowers them to count FLOPs.
+    """
+
+    fused: bool
+    flat: bool
+    to_carry: Callable[[AgentState], Any]
+    from_carry: Callable[[Any], AgentState]
+    packing: Packing
+    metric_shapes: Callable  # (state, buffer) -> the shapes of a learning step's metrics, without running it
+    store: Callable
+    learn_and_act: Callable
+    store_learn_and_act: Callable
+
+    def __call__(self, carry, buffer, transition, next_obs):
+        packed = pack_step(transition, next_obs)
+        if self.fused:
+            return self.store_learn_and_act(carry, buffer, packed)
+        buffer = self.store(buffer, packed)
+        carry, action, metrics = self.learn_and_act(carry, buffer, next_obs)
+        return carry, buffer, action, metrics
+
+    def read_metrics(self, metrics) -> dict:
+        return self.packing.read_metrics(metrics)
+
+
+def make_env_step(agent: Agent, update: Callable, learn: bool, policy: bool, fused: bool | None = None,
+                  flat: bool = True) -> EnvStep:
+    """The ``EnvStep`` that runs ``update`` (``omd.sac.updates.make_update``) on batches of the device buffer.
+
+    ``learn``: run the update (from ``start_training`` on); ``policy``: act with the actor
+    instead of uniformly at random. ``fused``: one compiled call per step instead of two
+    (default: on every backend but CPU, see the module docstring). ``flat`` (default on): the
+    calls take and return the agent state packed (``omd.flat``: on GPUs all of it as one vector per
+    dtype, on CPU its small leaves), and the metrics as one vector, so that a call passes fewer
+    device buffers (MuJoCo: about 20 on GPUs, 70 on CPU, instead of about 160); without it the
+    carry is the state itself.
     """
     if fused is None:
         fused = jax.default_backend() != "cpu"
-    update = make_update(agent)
-    batch_size = agent.cfg.batch_size
-    layout = _transition_layout(agent)
+    batch_size, layout = agent.cfg.batch_size, _transition_layout(agent)
 
     def from_buffer(buffer):
         return lambda k, _i: replay.sample(buffer, k, batch_size)
 
     def metric_shapes(state, buffer):
-        """Shapes of the metrics a learning step returns (``{}`` when not learning), without running it."""
         return jax.eval_shape(lambda s, b: update(s, from_buffer(b))[1], state, buffer) if learn else {}
 
-    if flat:
-        abstract_state = jax.eval_shape(functools.partial(init_state, agent), jax.random.PRNGKey(0))
-        on_cpu = jax.default_backend() == "cpu"
-        state_layout = FlatLayout.of(abstract_state, max_size=CPU_PACKED_MAX_SIZE if on_cpu else None)
-        abstract_buffer = jax.eval_shape(lambda: init_buffer(agent.obs_dim, agent.action_dim, 1))
-        metric_layout = FlatLayout.of(metric_shapes(abstract_state, abstract_buffer))
+    packing = Packing.of(agent, metric_shapes) if flat else Packing()
+    learn_then_act = packing.wrap(make_learn_then_act(agent, update, learn, policy), learn)
 
     def add(buffer, packed):
-        transition = {name: packed[a:b].reshape(shape) for name, shape, a, b in layout}
-        return replay.add(buffer, transition)
-
-    def learn_then_act(carry, batch_fn, next_obs):
-        state = state_layout.unpack(carry) if flat else carry
-        key, k_act, k_learn = jax.random.split(state.key, 3)
-        metrics = {}
-        if learn:
-            state, metrics = update(state.replace(key=k_learn), batch_fn)
-            metrics = metric_layout.pack(metrics)[0] if flat else metrics
-        action = _draw_action(agent, state.sac.actor.params, next_obs, k_act, policy)
-        state = state.replace(key=key)
-        return state_layout.pack(state) if flat else state, action, metrics
+        return replay.add(buffer, {name: packed[a:b].reshape(shape) for name, shape, a, b in layout})
 
     @functools.partial(jax.jit, donate_argnums=(0,))
     def store(buffer, packed):
@@ -169,40 +212,10 @@ def make_env_step(agent: Agent, learn: bool, policy: bool, fused: bool | None = 
         carry, action, metrics = learn_then_act(carry, from_buffer(buffer), packed[layout[-1][3]:])
         return carry, buffer, action, metrics
 
-    @functools.partial(jax.jit, donate_argnums=(0,))
-    def learn_and_act_on(carry, batches, next_obs):
-        return learn_then_act(carry, lambda _k, i: jax.tree.map(lambda b: b[i], batches), next_obs)
-
-    def step(carry, buffer, transition, next_obs):
-        packed = pack_step(transition, next_obs)
-        if fused:
-            return store_learn_and_act(carry, buffer, packed)
-        buffer = store(buffer, packed)
-        carry, action, metrics = learn_and_act(carry, buffer, next_obs)
-        return carry, buffer, action, metrics
-
-    def read_metrics(metrics) -> dict:
-        """A step's metrics (or a dict of host numbers) as a dict of host numbers."""
-        if flat and not isinstance(metrics, dict):
-            return metric_layout.unpack((np.asarray(metrics),))
-        return jax.device_get(metrics)
-
     identity = lambda x: x  # noqa: E731
-    step.to_carry = jax.jit(state_layout.pack) if flat else identity
-    step.from_carry = jax.jit(state_layout.unpack) if flat else identity
-    step.fused, step.flat, step.metric_shapes, step.read_metrics = fused, flat, metric_shapes, read_metrics
-    step.store, step.learn_and_act, step.store_learn_and_act = store, learn_and_act, store_learn_and_act
-    step.learn_and_act_on = learn_and_act_on
-    return step
-
-
-def make_host_replay_step(agent: Agent) -> Callable:
-    """Compiled ``step(state, batches, next_obs) -> (state, action, metrics)`` for a host (numpy) replay.
-
-    ``batches`` has a leading ``outer_steps`` axis. Used by the benchmark that
-    compares host and device replay.
-    """
-    return make_env_step(agent, learn=True, policy=True, flat=False).learn_and_act_on
+    return EnvStep(fused, flat, jax.jit(packing.state.pack) if flat else identity,
+                   jax.jit(packing.state.unpack) if flat else identity, packing, metric_shapes, store, learn_and_act,
+                   store_learn_and_act)
 
 
 def make_eval_action(agent: Agent) -> Callable:

@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 
 from omd import checkpoint
 from omd.logging import Logger, format_line
-from omd.outputs import WriteGuard
+from omd.outputs import WriteGuard, aside_path, changed_settings
 from omd.sac import config as config_lib
 from omd.sac.train import check_buffer_fits, make_envs, train
 from omd.stop import StopRequest
@@ -79,10 +79,7 @@ def _read(path: str) -> str:
 
 def _aside_dir(save_dir: str, seed: int) -> str:
     """The first free ``save_dir/<seed>.old-<n>``: where outputs that a new run would replace are moved."""
-    n = 1
-    while os.path.exists(os.path.join(save_dir, f"{seed}.old-{n}")):
-        n += 1
-    return os.path.join(save_dir, f"{seed}.old-{n}")
+    return aside_path(os.path.join(save_dir, str(seed)))
 
 
 def _move_aside(run: config_lib.RunConfig) -> str | None:
@@ -132,7 +129,7 @@ def _claim_outputs(run: config_lib.RunConfig, fingerprint: dict, ckpt_path: str,
             )
         host = json.loads(saved["host"])
         if host["fingerprint"] != fingerprint:
-            diff = sorted(k for k in fingerprint if host["fingerprint"].get(k) != fingerprint[k])
+            diff = sorted(changed_settings(host["fingerprint"], fingerprint))
             raise ValueError(
                 f"{ckpt_path} was written with different settings ({', '.join(diff)}). Resume with the same "
                 f"settings, pass --overwrite to move the outputs of seed {run.seed} to "
@@ -180,6 +177,27 @@ def _by_kind(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return kinds
 
 
+def _restore_files(run: config_lib.RunConfig, saved: dict | None, ckpt_path: str, txt_path: str):
+    """``(resume, counters)`` for the loop: a checkpoint's snapshot with its logs and ``.txt`` written back, or a
+    fresh start's (``None``, step 0) after removing empty leftovers."""
+    seed_dir = os.path.dirname(ckpt_path)
+    os.makedirs(seed_dir, exist_ok=True)
+    if saved is None:
+        for name in LOGS:  # empty leftovers only: _claim_outputs moved any results aside or refused
+            if os.path.exists(os.path.join(seed_dir, name)):
+                os.remove(os.path.join(seed_dir, name))
+        return None, {"step": 0, "eval_rows": []}
+    host = json.loads(saved["host"])
+    counters = {k: v for k, v in host.items() if k not in ("fingerprint", "capacity")}
+    resume = {**{k: saved[k] for k in ("agent", "buffer", "env", "eval_envs", "obs", "action")}, "counters": counters}
+    for name in LOGS:
+        with open(os.path.join(seed_dir, name), "w", newline="") as f:
+            f.write(saved["logs"][name])
+    _write_txt(txt_path, counters["eval_rows"])
+    print(f"Resuming {run.env_name} seed {run.seed} from step {counters['step']} ({ckpt_path}).", flush=True)
+    return resume, counters
+
+
 def train_and_save(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, stop_after: int | None = None) -> dict:
     """Train (or resume) with the outputs above and return the loop's summary plus ``state`` (the final
     agent state), ``stopped_by`` (the signal that stopped the run, or ``None``) and ``checkpoint`` (its path).
@@ -201,23 +219,7 @@ def train_and_save(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, s
     # A failed write (disk full, the folder removed or read-only) stops the run in one line (omd.outputs),
     # naming the file and the last good checkpoint, which is kept.
     with WriteGuard(ckpt_path, None if saved is None else json.loads(saved["host"])["step"]) as writes:
-        os.makedirs(seed_dir, exist_ok=True)
-        resume = None
-        if saved is not None:
-            host = json.loads(saved["host"])
-            counters = {k: v for k, v in host.items() if k not in ("fingerprint", "capacity")}
-            resume = {**{k: saved[k] for k in ("agent", "buffer", "env", "eval_envs", "obs", "action")},
-                      "counters": counters}
-            for name in LOGS:
-                with open(os.path.join(seed_dir, name), "w", newline="") as f:
-                    f.write(saved["logs"][name])
-            _write_txt(txt_path, counters["eval_rows"])
-            print(f"Resuming {run.env_name} seed {run.seed} from step {counters['step']} ({ckpt_path}).", flush=True)
-        else:
-            for name in LOGS:  # empty leftovers only: _claim_outputs moved any results aside or refused
-                if os.path.exists(os.path.join(seed_dir, name)):
-                    os.remove(os.path.join(seed_dir, name))
-            counters = {"step": 0, "eval_rows": []}
+        resume, counters = _restore_files(run, saved, ckpt_path, txt_path)
         _write_run_info(info_path, fingerprint, finished=counters["step"] >= run.max_steps)
         del saved
         eval_rows = [list(row) for row in counters["eval_rows"]]

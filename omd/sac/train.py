@@ -1,7 +1,8 @@
 """The MuJoCo training loop, without file IO: callable from a notebook, a test or a sweep.
 
 ``train(agent_cfg, run, progress_fn=...)`` steps the environment (C MuJoCo, on the host)
-and makes one or two compiled calls per step (``omd.sac.env_step``); evaluations step
+and makes one or two compiled calls per step (``omd.sac.env_step``) around the update
+(``omd.sac.updates``: ``make_update`` over ``UPDATES[algo]``); evaluations step
 their episodes side by side (``omd.sac.evaluation``). It writes no file: metrics go to
 ``progress_fn(step, metrics)`` and checkpoint contents to ``checkpoint_fn(step, snapshot)``,
 as Brax's ``progress_fn`` and ``policy_params_fn``; ``omd.sac.outputs`` turns them into
@@ -40,8 +41,9 @@ from omd.guard import check_finite
 from omd.logging import StepTimer
 from omd.sac import config as config_lib
 from omd.sac import evaluation
-from omd.sac.agent import AgentState, init_state, make_agent
-from omd.sac.env_step import _next_action, init_buffer, make_env_step, make_eval_action
+from omd.sac.agent import Agent, AgentState, init_state, make_agent
+from omd.sac.env_step import init_buffer, make_env_step, make_eval_action, next_action
+from omd.sac.updates import UPDATES, make_update
 
 ProgressFn = Callable[[int, dict[str, Any]], None]
 
@@ -96,6 +98,46 @@ def _fresh_counters() -> dict[str, Any]:
             "last_episode": [float("nan"), float("nan")]}
 
 
+def _start(agent: Agent, run: config_lib.RunConfig, env: gym.Env, eval_envs: list[gym.Env],
+           resume: dict[str, Any] | None):
+    """``(state, buffer, obs, action, counters)`` of a fresh run, or of ``resume`` (a snapshot)."""
+    state = init_state(agent, jax.random.PRNGKey(run.seed))
+    buffer = init_buffer(agent.obs_dim, agent.action_dim, run.capacity)
+    if resume is None:
+        obs = env.reset(seed=run.seed)[0]
+        state, action = jax.jit(next_action, static_argnums=(0, 3))(agent, state, obs, run.start_training <= 1)
+        return state, buffer, obs, np.asarray(action), _fresh_counters()
+    state = jax.device_put(checkpoint.restore_into(state, resume["agent"]))
+    buffer = _restore_buffer(buffer, resume["buffer"])
+    envs.set_state(env, resume["env"])
+    evaluation.set_states(eval_envs, resume["eval_envs"])
+    obs, action = np.asarray(resume["obs"], np.float32), np.asarray(resume["action"], np.float32)
+    counters = {**_fresh_counters(), **resume["counters"]}
+    counters["eval_rows"] = [list(row) for row in counters["eval_rows"]]  # the loop appends: not the caller's
+    return state, buffer, obs, action, counters
+
+
+def _count_episode(counters: dict[str, Any], episode: dict[str, Any]) -> dict[str, Any]:
+    """Count a finished training episode; its ``episode/*`` report."""
+    counters["episodes"] += 1
+    counters["last_episode"] = [episode["return"], episode["length"]]
+    return {"episode/return": episode["return"], "episode/length": episode["length"]}
+
+
+def _count_evaluation(counters: dict[str, Any], step: int, ret: float) -> dict[str, Any]:
+    """Count an evaluation's average return; its ``eval/*`` report."""
+    counters["evaluations"] += 1
+    counters["eval_rows"].append([step, ret])
+    return {"eval/return": ret}
+
+
+def _summary(counters: dict[str, Any], stopped: bool) -> dict[str, Any]:
+    rows = counters["eval_rows"]
+    return {"steps": counters["step"], "updates": counters["updates"], "evaluations": counters["evaluations"],
+            "episodes": counters["episodes"], "final_eval_return": rows[-1][1] if rows else float("nan"),
+            "eval_rows": rows, "counters": counters, "stopped": stopped}
+
+
 def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_fn: ProgressFn | None = None,
           checkpoint_fn: Callable[[int, dict[str, Any]], None] | None = None, resume: dict[str, Any] | None = None,
           should_stop: Callable[[], bool] | None = None, on_step: Callable[[int], None] | None = None,
@@ -118,30 +160,16 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_f
     config_lib.check(agent_cfg, run)
     progress_fn = progress_fn or (lambda step, metrics: None)
     env, eval_envs = environments or make_envs(run, video_dir is not None)
-    obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
-
-    agent = make_agent(agent_cfg, obs_dim, action_dim)
-    state = init_state(agent, jax.random.PRNGKey(run.seed))
-    buffer = init_buffer(obs_dim, action_dim, run.capacity)
-    if resume is not None:
-        state = jax.device_put(checkpoint.restore_into(state, resume["agent"]))
-        buffer = _restore_buffer(buffer, resume["buffer"])
-        envs.set_state(env, resume["env"])
-        evaluation.set_states(eval_envs, resume["eval_envs"])
-        obs, action = np.asarray(resume["obs"], np.float32), np.asarray(resume["action"], np.float32)
-        counters = {**_fresh_counters(), **resume["counters"]}
-        counters["eval_rows"] = [list(row) for row in counters["eval_rows"]]  # the loop appends: not the caller's
-    else:
-        obs = env.reset(seed=run.seed)[0]
-        state, action = jax.jit(_next_action, static_argnums=(0, 3))(agent, state, obs, run.start_training <= 1)
-        action = np.asarray(action)
-        counters = _fresh_counters()
+    agent = make_agent(agent_cfg, env.observation_space.shape[0], env.action_space.shape[0])
+    state, buffer, obs, action, counters = _start(agent, run, env, eval_envs, resume)
     where = f"{agent_cfg.algo} on {run.env_name}, seed {run.seed}"
 
-    steps = {(learn, policy): make_env_step(agent, learn, policy) for learn, policy in
+    # The algorithm: outer_steps of the model update (UPDATES["omd"] is omd_update, around omd_model_grad). The
+    # compiled calls around it (omd.sac.env_step) only store, pack and act; they compute nothing else.
+    update = make_update(agent, UPDATES[agent_cfg.algo])
+    steps = {(learn, policy): make_env_step(agent, update, learn, policy) for learn, policy in
              ((False, False), (False, True), (True, True))}
-    eval_act = make_eval_action(agent)
-    learner = steps[(True, True)]
+    eval_act, learner = make_eval_action(agent), steps[(True, True)]
     # NaN until learning starts: every train row has all the metrics from the first one on.
     metrics = {k: np.float32(np.nan) for k in learner.metric_shapes(state, buffer)}
     # The loop carries the state packed (omd.flat: all of it on GPUs, its small leaves on CPU); all three steps share it.
@@ -156,21 +184,17 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_f
                 "action": action, "counters": {**counters, "step": step}}
 
     timer = StepTimer(counters["step"])
-    stopped = False
     for i in range(counters["step"] + 1, run.max_steps + 1):
         learn, policy = i >= run.start_training, i + 1 >= run.start_training
         carry, buffer, obs, action, step_metrics, episode = train_step(env, steps[(learn, policy)], carry, buffer,
                                                                        obs, action)
         if episode is not None:
-            counters["episodes"] += 1
-            counters["last_episode"] = [episode["return"], episode["length"]]
-            progress_fn(i, {"episode/return": episode["return"], "episode/length": episode["length"]})
+            progress_fn(i, _count_episode(counters, episode))
         if learn:
             metrics = step_metrics
             counters["updates"] += agent_cfg.outer_steps
         if on_step is not None:
             on_step(i)
-
         if i % run.log_interval == 0:
             fetched = learner.read_metrics(metrics)
             row = {**fetched, "episode_return": counters["last_episode"][0], "episodes": counters["episodes"],
@@ -181,9 +205,7 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_f
         if i % run.eval_interval == 0:
             video = os.path.join(video_dir, f"eval_{i}.mp4") if video_dir is not None else None
             ret = evaluation.evaluate(eval_envs, eval_act, learner.from_carry(carry).sac.actor.params, video)
-            counters["evaluations"] += 1
-            counters["eval_rows"].append([i, ret])
-            progress_fn(i, {"eval/return": ret})
+            progress_fn(i, _count_evaluation(counters, i, ret))
         counters["step"] = i
         if stop_after is not None and i >= stop_after:
             break
@@ -191,10 +213,5 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_f
         if checkpoint_fn is not None and (i % run.checkpoint_interval == 0 or i == run.max_steps or stopping):
             checkpoint_fn(i, snapshot(i))
         if stopping and i < run.max_steps:
-            stopped = True
-            break
-    rows = counters["eval_rows"]
-    summary = {"steps": counters["step"], "updates": counters["updates"], "evaluations": counters["evaluations"],
-               "episodes": counters["episodes"], "final_eval_return": rows[-1][1] if rows else float("nan"),
-               "eval_rows": rows, "counters": counters, "stopped": stopped}
-    return learner.from_carry(carry), summary
+            return learner.from_carry(carry), _summary(counters, stopped=True)
+    return learner.from_carry(carry), _summary(counters, stopped=False)

@@ -26,6 +26,8 @@ and ``UPDATES`` picks one by name:
   updates on model predictions. Random values rather than the critic's own value
   keep the model target fixed, as in the original.
 - ``sac``: model-free; the SAC update on the real batch, the model is left untouched.
+
+``make_update(agent, UPDATES[algo])`` is one environment step's learning: ``outer_steps`` of them.
 """
 
 from __future__ import annotations
@@ -173,3 +175,20 @@ def omd_update(agent: Agent, state: AgentState, batch: Batch, key: jax.Array):
 
 
 UPDATES = {"omd": omd_update, "mle": mle_update, "vep": vep_update, "sac": sac_update}
+
+
+def make_update(agent: Agent, model_update: Callable) -> Callable:
+    """``update(state, batch_fn) -> (state, metrics)``: ``outer_steps`` of ``model_update`` (one of ``UPDATES``),
+    each on its own batch ``batch_fn(key, i)`` and key, inside one ``lax.scan``; metrics of the last."""
+
+    def update(state: AgentState, batch_fn):
+        def one(state, i):
+            key, k_batch, k_update = jax.random.split(state.key, 3)
+            return model_update(agent, state.replace(key=key), batch_fn(k_batch, i), k_update)
+
+        if agent.cfg.outer_steps == 1:
+            return one(state, 0)
+        state, metrics = jax.lax.scan(one, state, jnp.arange(agent.cfg.outer_steps))
+        return state, jax.tree.map(lambda m: m[-1], metrics)
+
+    return update

@@ -2,7 +2,9 @@
 
 ``make_train(SoftQConfig(...))`` returns ``train(key)``, a whole run compiled
 into one function (``jax.vmap`` it over seed keys); ``make_loop`` gives the
-pieces the CLI uses to log between chunks.
+pieces that ``train.train`` runs chunk by chunk, reporting metrics to a callback and
+writing no file; ``outputs.train_and_save`` adds the files, checkpoints, resume and
+signals of ``cartpole/train.py``.
 """
 
 from omd.soft_q.config import ALGOS, SoftQConfig

@@ -10,7 +10,8 @@ device and reach the host once per chunk.
 
 ``make_train(config)`` returns ``train(key)``, the whole run as one compiled
 function; ``jax.vmap(train)`` trains several seeds at once. ``make_loop``
-exposes the pieces for callers that log between chunks (the CLI).
+exposes the pieces for callers that log between chunks (``omd.soft_q.train``, the host loop
+behind ``cartpole/train.py``).
 """
 
 from __future__ import annotations
@@ -76,26 +77,36 @@ def empty_sums() -> dict[str, jax.Array]:
 
 
 def make_loop(config: SoftQConfig) -> Loop:
+    """The pieces of a run of ``config`` (module docstring); the update is ``UPDATES[config.algo]``."""
     config = config.validate()
     if config.x64 and not jax.config.jax_enable_x64:
         raise ValueError("x64=True (--x64) needs JAX's 64-bit mode: build and run the loop inside "
                          "`with jax.enable_x64(True):` (cartpole/train.py --x64 does).")
     env = classic.make(config.env_name, config.dim_distract)
     agent = agent_lib.make_agent(config, env.obs_dim, env.num_actions)
-    update = UPDATES[config.algo]
+    # The algorithm (omd.soft_q.updates): for OMD, outer_steps of omd_update, around omd_model_grad.
+    step = make_step(config, env, agent, UPDATES[config.algo])
 
-    @jax.custom_batching.custom_vmap
-    def init(key: jax.Array) -> RunState:
-        return init_one(key)
+    def run_steps(state: RunState, t0: Any, t1: Any) -> tuple[RunState, dict]:
+        """Steps ``t0 .. t1 - 1``; returns the new state and the sums of their metrics."""
 
-    @init.def_vmap
-    def _init_seeds(axis_size, in_batched, keys):
-        # The key is init's only input, so it is the batched one. Seeds one after
-        # another: XLA:CPU (jax 0.10.2) can deadlock running many batched QR
-        # factorisations (the orthogonal initialisers) side by side; ten vmapped
-        # VEP seeds hung here. Initialisation is a negligible cost.
-        state = jax.lax.map(init_one, keys)
-        return state, jax.tree.map(lambda _: True, state)
+        def body(t, carry):
+            state, sums = carry
+            state, step_sums = step(state, t)
+            return state, jax.tree.map(jnp.add, sums, step_sums)
+
+        return jax.lax.fori_loop(t0, t1, body, (state, empty_sums()))
+
+    def evaluate_state(state: RunState, index: Any) -> jax.Array:
+        key = jax.random.fold_in(state.eval_key, index)
+        return evaluate(agent, env, state.agent.q.params, key, config.eval_episodes)
+
+    # Jitted so that every leaf is its own buffer, which donating the state requires.
+    return Loop(config, env, agent, jax.jit(make_init(config, env, agent)), run_steps, evaluate_state, step)
+
+
+def make_init(config: SoftQConfig, env: classic.ClassicEnv, agent: agent_lib.Agent) -> Callable[[jax.Array], RunState]:
+    """``init(key) -> RunState``: a fresh run; vmapped, it initialises the seeds one after another (below)."""
 
     def init_one(key: jax.Array) -> RunState:
         key_agent, key_env, key_run, key_eval = jax.random.split(key, 4)
@@ -111,6 +122,27 @@ def make_loop(config: SoftQConfig) -> Loop:
             eval_key=key_eval,
         )
 
+    @jax.custom_batching.custom_vmap
+    def init(key: jax.Array) -> RunState:
+        return init_one(key)
+
+    @init.def_vmap
+    def _init_seeds(axis_size, in_batched, keys):
+        # The key is init's only input, so it is the batched one. Seeds one after
+        # another: XLA:CPU (jax 0.10.2) can deadlock running many batched QR
+        # factorisations (the orthogonal initialisers) side by side; ten vmapped
+        # VEP seeds hung here. Initialisation is a negligible cost.
+        state = jax.lax.map(init_one, keys)
+        return state, jax.tree.map(lambda _: True, state)
+
+    return init
+
+
+def make_step(config: SoftQConfig, env: classic.ClassicEnv, agent: agent_lib.Agent,
+              update: Callable) -> Callable[[RunState, Any], tuple[RunState, dict]]:
+    """``step(state, t) -> (state, sums)``: environment step ``t`` (0-based) and, once enough data is stored,
+    one ``update(agent, agent_state, buffer, key)`` (one of ``UPDATES``)."""
+
     def update_f32(state: agent_lib.AgentState, buffer: replay.ReplayBuffer, key: jax.Array):
         # metrics are logged in float32 also when --x64 computes them in float64
         state, metrics = update(agent, state, buffer, key)
@@ -120,7 +152,6 @@ def make_loop(config: SoftQConfig) -> Loop:
         return state, {k: jnp.zeros((), jnp.float32) for k in METRIC_KEYS}
 
     def step(state: RunState, t: Any) -> tuple[RunState, dict]:
-        """Environment step ``t`` (0-based) and, once enough data is stored, one update."""
         key, key_act, key_explore, key_random, key_env, key_update = jax.random.split(state.key, 6)
         policy_action = agent_lib.act(agent, state.agent.q.params, state.obs, key_act)
         random_action = jax.random.randint(key_random, (), 0, env.num_actions, jnp.int32)
@@ -157,22 +188,7 @@ def make_loop(config: SoftQConfig) -> Loop:
         )
         return state, sums
 
-    def run_steps(state: RunState, t0: Any, t1: Any) -> tuple[RunState, dict]:
-        """Steps ``t0 .. t1 - 1``; returns the new state and the sums of their metrics."""
-
-        def body(t, carry):
-            state, sums = carry
-            state, step_sums = step(state, t)
-            return state, jax.tree.map(jnp.add, sums, step_sums)
-
-        return jax.lax.fori_loop(t0, t1, body, (state, empty_sums()))
-
-    def evaluate_state(state: RunState, index: Any) -> jax.Array:
-        key = jax.random.fold_in(state.eval_key, index)
-        return evaluate(agent, env, state.agent.q.params, key, config.eval_episodes)
-
-    # Jitted so that every leaf is its own buffer, which donating the state requires.
-    return Loop(config, env, agent, jax.jit(init), run_steps, evaluate_state, step)
+    return step
 
 
 def boundaries(config: SoftQConfig) -> list[int]:
@@ -217,7 +233,7 @@ def make_train(config: SoftQConfig) -> Callable[[jax.Array], tuple[RunState, dic
     return train
 
 
-# Host-side conversion of a run's state for checkpoints (cartpole/train.py); nothing here runs in the loop.
+# Host-side conversion of a run's state for checkpoints (omd.soft_q.train); nothing here runs in the loop.
 
 
 def state_to_host(state: RunState, filled: int) -> dict[str, np.ndarray]:
