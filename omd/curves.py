@@ -72,6 +72,13 @@ def plot(series: dict[str, list[str]], column: str, out: str, log: bool = False,
     axes[0, 0].set_ylabel(f"{column} (mean ± s.e. over seeds)")
     if title and panels != [""]:
         fig.suptitle(title)
+    save_figure(fig, out)
+
+
+def save_figure(fig, out: str) -> None:
+    """Lay out, write (creating the folder) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     fig.savefig(out, dpi=120)

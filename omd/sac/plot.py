@@ -6,10 +6,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 import numpy as np
 
+from omd.curves import save_figure
 from omd.sweep.suites import MUJOCO
 
 
@@ -42,10 +42,7 @@ def plot(runs: dict[str, str], out: str, title: str = "") -> None:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def main() -> None:
