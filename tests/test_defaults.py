@@ -5,16 +5,16 @@ import dataclasses
 import os
 import runpy
 
+import runner
 from omd.sac.config import RunConfig, SACConfig
 from omd.soft_q import config as soft_q_config
 from omd.soft_q.config import SoftQConfig
-from omd.sweep import checks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def flag_defaults(script):
-    return {name: flag.default for name, flag in checks.load(os.path.join(ROOT, script)).flags.items()}
+    return {name: flag.default for name, flag in runner.read_flags(os.path.join(ROOT, script)).flags.items()}
 
 
 def _same(a, b):

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from omd.sweep import cli, cpus, local, results, slurm, spec, state
+import runner
+from omd.sweep import cpus, local, results, slurm, spec, state
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -126,7 +127,7 @@ def project(tmp_path, monkeypatch):
 
 
 def run_cli(capfd, *argv):
-    rc = cli.main([str(a) for a in argv])
+    rc = runner.main([str(a) for a in argv])
     sys.stdout.flush()
     sys.stderr.flush()
     out = capfd.readouterr()

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from omd.sweep import cli
+import runner
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -15,7 +15,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_plot_reproduces_the_committed_tables(basename, tmp_path, monkeypatch, capfd):
     monkeypatch.chdir(REPO)  # the sweep files name their scripts from the repository root
     # an empty --root: only results/ is read, never a local runs/ folder
-    rc = cli.main([f"sweeps/{basename}.py", "--plot", "--root", str(tmp_path / "runs"), "--out", str(tmp_path)])
+    rc = runner.main([f"sweeps/{basename}.py", "--plot", "--root", str(tmp_path / "runs"), "--out", str(tmp_path)])
     out, err = capfd.readouterr()
     assert rc == 0, err
     for ext in ("md", "csv"):

@@ -48,7 +48,7 @@ CHECKPOINT = "checkpoint.msgpack"
 # read: a checkpoint of another is refused in one line (claim_outputs).
 RUN_FORMAT = "omd.soft_q.run/2"
 LOGS = ("train.csv", "eval.csv")
-DEFAULT_FLAGS = to_flags(SoftQConfig())  # what a checkpoint written before a flag existed ran
+FLAG_DEFAULTS = to_flags(SoftQConfig())  # what a checkpoint written before a flag existed ran
 
 
 class UserError(Exception):
@@ -115,8 +115,8 @@ def read_checkpoint(path: str, config: SoftQConfig, seeds: list[int]) -> dict:
             f"{RUN_FORMAT}): finish the run with that version, or pass --overwrite to start these seeds again "
             "(their outputs are moved aside, nothing is lost).")
     want, had = fingerprint(config, seeds), host["fingerprint"]
-    diff = [f"--{k} {had.get(k, DEFAULT_FLAGS.get(k))!r} there, {want[k]!r} now"
-            for k in changed_settings(had, want, DEFAULT_FLAGS)]
+    diff = [f"--{k} {had.get(k, FLAG_DEFAULTS.get(k))!r} there, {want[k]!r} now"
+            for k in changed_settings(had, want, FLAG_DEFAULTS)]
     if diff:
         raise UserError(
             f"{path} is the checkpoint of a run with other settings ({'; '.join(diff)}). Rerun with its "

@@ -1,11 +1,12 @@
 """Checks a sweep's jobs against their entry scripts' flags, in this process, before anything runs.
 
-Each script is executed under a run name other than ``__main__`` (so ``app.run`` is not
-reached), its absl flags are read and then removed again, so that the next script (or the same
-one, checked again) can define its own. A job is refused for a flag the script lacks (with the closest name), a value the flag's
-parser rejects (types, enums, bounds), a ``--config.x`` override the ml_collections config lacks or
-types differently, and, where the script exposes ``config_from_flags(values)``, a setting its typed
-config refuses (ranges, combinations): the same check the script does before any compute.
+The flags come from ``read_flags(script) -> Script``, which ``runner.py`` (an entry script, where
+absl belongs) supplies; this module only asks each flag for its ``name``, ``default``, ``boolean``
+and ``parser.parse``. A job is refused for a flag the script lacks (with the closest name), a value
+the flag's parser rejects (types, enums, bounds), a ``--config.x`` override the ml_collections
+config lacks or types differently, and, where the script exposes ``config_from_flags(values)``, a
+setting its typed config refuses (ranges, combinations): the same check the script does before any
+compute.
 """
 
 from __future__ import annotations
@@ -13,11 +14,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-import runpy
-import sys
 from typing import Any, Callable
-
-from absl import app, flags
 
 from omd.sweep import suites
 from omd.sweep.spec import SweepError
@@ -30,51 +27,12 @@ class FlagError(SweepError):
 @dataclasses.dataclass(frozen=True)
 class Script:
     path: str
-    flags: dict[str, flags.Flag]              # every flag the script accepts, absl's own included
+    flags: dict[str, Any]                     # every flag the script accepts, by name (absl Flag objects)
     to_config: Callable[[dict], Any] | None   # the script's flag -> typed config mapping, if exposed
 
     def default(self, name: str) -> Any:
         flag = self.flags.get(name)
         return None if flag is None else flag.default
-
-
-class _Reached(Exception):
-    """A script without a ``__main__`` guard called ``app.run``: its flags are defined by then."""
-
-
-def _no_run(*_args, **_kwargs):
-    raise _Reached()
-
-
-def load(script: str) -> Script:
-    if not os.path.isfile(script):
-        raise FlagError(f"entry script {script!r} not found (paths in '_main' are relative to "
-                        "the folder the runner is started from, normally the repository root)")
-    fv = flags.FLAGS
-    before = set(fv)
-    # the script may set environment variables for its own JAX (e.g. XLA_FLAGS) that the jobs
-    # this runner starts must not inherit; sys.argv is what ml_collections reads overrides from
-    saved = dict(os.environ), sys.argv, list(sys.path), app.run
-    sys.argv, app.run = [script], _no_run
-    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
-    try:
-        ns = runpy.run_path(script, run_name="__omd_sweep_check__")
-    except _Reached:
-        ns = {}
-    except (Exception, SystemExit) as e:  # pylint: disable=broad-except
-        raise FlagError(f"could not read the flags of {script}: {type(e).__name__}: {e}") from None
-    finally:
-        found = {name: fv[name] for name in fv}
-        for name in set(fv) - before:
-            # the script's own flags go, as running it again defines them again; those of modules it
-            # imported stay, as a second import finds the module loaded and defines nothing
-            if fv.find_module_defining_flag(name) not in sys.modules:
-                delattr(fv, name)
-        os.environ.clear()
-        os.environ.update(saved[0])
-        sys.argv, sys.path[:], app.run = saved[1], saved[2], saved[3]
-    to_config = ns.get("config_from_flags")
-    return Script(script, found, to_config if callable(to_config) else None)
 
 
 def _is_config(flag) -> bool:
@@ -163,9 +121,21 @@ def job_problems(script: Script, job) -> list[str]:
     return [f"{p}; job {job.name!r}" for p in out]
 
 
-def check(sweep_path: str, jobs) -> dict[str, Script]:
+def not_found(script: str) -> FlagError | None:
+    if os.path.isfile(script):
+        return None
+    return FlagError(f"entry script {script!r} not found (paths in '_main' are relative to "
+                     "the folder the runner is started from, normally the repository root)")
+
+
+def check(sweep_path: str, jobs, read_flags: Callable[[str], Script]) -> dict[str, Script]:
     """Validates every job; raises FlagError listing the bad flags. Returns each script's flags."""
-    scripts = {main: load(main) for main in dict.fromkeys(j.main for j in jobs)}
+    scripts = {}
+    for main in dict.fromkeys(j.main for j in jobs):
+        missing = not_found(main)
+        if missing:
+            raise missing
+        scripts[main] = read_flags(main)
     problems = []
     for j in jobs:
         problems += job_problems(scripts[j.main], j)

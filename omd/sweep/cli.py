@@ -102,10 +102,14 @@ def print_status(sts) -> dict[str, int]:
     return counts
 
 
-def main(argv=None) -> int:
+def main(argv=None, read_flags=None) -> int:
+    """``read_flags(script) -> checks.Script`` reads an entry script's flags (``runner.read_flags``);
+    without it the jobs run unchecked, as with ``--no_validate``."""
     args = build_parser().parse_args(argv)
+    if read_flags is None:
+        args.no_validate = True
     try:
-        return _main(args)
+        return _main(args, read_flags)
     except (spec.SweepError, slurm.SlurmError) as e:  # the sweep file, its flags, the submission
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -115,7 +119,7 @@ def main(argv=None) -> int:
         return 130
 
 
-def _main(args) -> int:
+def _main(args, read_flags) -> int:
     sw = spec.load(args.sweep, group_seeds=args.group_seeds)
     jobs = [j for j in sw.jobs if not args.only or re.search(args.only, j.name)]
     if not jobs:
@@ -133,11 +137,11 @@ def _main(args) -> int:
     scripts = {}
     if args.plot and not args.no_validate:
         try:  # flag defaults tell the budget a complete run reaches
-            scripts = checks.check(sw.path, jobs)
+            scripts = checks.check(sw.path, jobs, read_flags)
         except checks.FlagError as e:
             print(f"warning: {e}\n(partial runs are then judged against their siblings)", file=sys.stderr)
     elif not args.no_validate:
-        scripts = checks.check(sw.path, jobs)
+        scripts = checks.check(sw.path, jobs, read_flags)
     suite_of = {j.main: suites.for_script(j.main, scripts[j.main].flags if j.main in scripts else None) for j in jobs}
     if args.plot:
         from omd.sweep import report  # pylint: disable=import-outside-toplevel  (matplotlib only here)
