@@ -4,6 +4,7 @@
   python bench/cartpole.py --steps 200000 --agents omd --seeds 10
   python bench/cartpole.py --agents omd mle --seeds 10 30 60    # seeds per call
   python bench/cartpole.py --agents omd --seeds 10 --num_Q_steps 5   # an OMD variant (also --warm_opt, --no_warm, --with_inv_jac)
+  python bench/cartpole.py --agents omd --seeds 10 --target_match_mix 0.5 --clip_target   # the stable OMD
   taskset -c 0 python bench/cartpole.py --seeds 10              # one core, as a --local sweep job runs
 
 For each agent type and seed count it compiles the loop, then times a run of
@@ -94,10 +95,14 @@ def main():
     parser.add_argument("--warm_opt", action="store_true", help="OMD keeps the inner Adam state across outer steps")
     parser.add_argument("--no_warm", action="store_true", help="OMD starts each inner solve from fresh parameters")
     parser.add_argument("--model_hidden_dim", type=int, default=32, help="the model's hidden size (default 32)")
+    parser.add_argument("--target_match_mix", type=float, default=0.0,
+                        help="OMD: share of the unit-norm target-match gradient in the model step (default 0)")
+    parser.add_argument("--clip_target", action="store_true", help="clip V(s') in the Bellman targets to the batch's returns")
     parser.add_argument("--no_shard", action="store_true", help="keep all seeds on one XLA CPU device (one core)")
     args = parser.parse_args()
     extra = {"implicit": "cg" if args.with_inv_jac else "identity", "inner_steps": args.num_Q_steps,
-             "warm_opt": args.warm_opt, "no_warm": args.no_warm, "model_hidden_dim": args.model_hidden_dim}
+             "warm_opt": args.warm_opt, "no_warm": args.no_warm, "model_hidden_dim": args.model_hidden_dim,
+             "target_match_mix": args.target_match_mix, "clip_target": args.clip_target}
 
     peak = peak_gflops()
     print(f"jax {jax.__version__} on {len(jax.devices())} x {jax.devices()[0].device_kind} "
