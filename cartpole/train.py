@@ -128,5 +128,13 @@ def main(argv):
         sys.exit(128 + signal.Signals[summary["stopped_by"]].value)
 
 
+def parse_flags(argv):
+    """absl's parsing, with a bad flag exiting 2 like every other refused setting (absl exits 1)."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as err:
+        fail(str(err), HELP_HINT, 2)
+
+
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -16,6 +16,8 @@ replaced: the run is refused unless ``--overwrite`` moves them to
 ``save_dir/<seed>.old-<n>/`` first. A run whose losses turn NaN or infinite stops
 at the next log boundary with exit status 1, keeping its last good checkpoint; so does
 a run whose output write fails (disk full, folder removed), in one line naming the file.
+Exit statuses, as ``cartpole/train.py``'s: 2 for a setting refused before any compute, 1 for an
+output folder, a failed write or a diverged run.
 """
 
 import difflib
@@ -83,17 +85,26 @@ try:
         lock_config=True,
     )
 except (AttributeError, KeyError) as err:  # ml_collections reads --config.<key> overrides here, at definition
-    sys.exit(_unknown_config_key(sys.argv) or f"error: bad --config override: {str(err).splitlines()[0]}")
+    print(_unknown_config_key(sys.argv) or f"error: bad --config override: {str(err).splitlines()[0]}", file=sys.stderr)
+    sys.exit(2)
+
+
+HELP_HINT = "Pass --helpfull to list every flag."
+
+
+def fail(message: str, hint: str = "", code: int = 1) -> None:
+    print(f"error: {message}" + (f"\n{hint}" if hint else ""), file=sys.stderr, flush=True)
+    sys.exit(code)
 
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+        fail(f"unexpected arguments: {' '.join(argv[1:])}", HELP_HINT, 2)
     import jax
 
     from omd.config import from_flags
     from omd.guard import NonFiniteError
-    from omd.outputs import WriteFailed
+    from omd.outputs import UserError, WriteFailed
     from omd.sac.config import RunConfig, SACConfig
     from omd.sac.outputs import train_and_save
 
@@ -104,8 +115,10 @@ def main(argv):
         run = from_flags(RunConfig, FLAGS, save_dir=save_dir, replay_buffer_size=config.replay_buffer_size)
         with jax.disable_jit(FLAGS.no_jit):
             summary = train_and_save(agent_cfg, run)
-    except (ValueError, NonFiniteError, WriteFailed) as err:
-        sys.exit(f"error: {err}")
+    except ValueError as err:  # a setting the run refuses before any compute
+        fail(str(err), code=2)
+    except (UserError, NonFiniteError, WriteFailed) as err:  # its output folder, its writes, a diverged run
+        fail(str(err))
     if summary["stopped_by"]:
         print(f"Stopped by {summary['stopped_by']} after step {summary['steps']} of {run.max_steps}; checkpoint "
               f"written to {summary['checkpoint']}. Run the same command to resume.", file=sys.stderr, flush=True)
@@ -114,5 +127,13 @@ def main(argv):
           f"final average evaluation return {summary['final_eval_return']:.2f}.", flush=True)
 
 
+def parse_flags(argv):
+    """absl's parsing, with a bad flag exiting 2 like every other refused setting (absl exits 1)."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as err:
+        fail(str(err), HELP_HINT, 2)
+
+
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

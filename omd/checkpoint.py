@@ -15,6 +15,8 @@ import jax
 import numpy as np
 from flax import serialization
 
+from omd.outputs import UserError
+
 
 def write_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through a synced temporary file and ``os.replace``: old or new, never partial."""
@@ -42,13 +44,13 @@ def save(path: str, tree: Any) -> None:
 
 
 def load(path: str) -> Any:
-    """The saved tree; a truncated or corrupted file raises ``ValueError`` naming it and the way out."""
+    """The saved tree; a truncated or corrupted file raises ``UserError`` naming it and the way out."""
     with open(path, "rb") as f:
         data = f.read()
     try:
         return serialization.msgpack_restore(data)
     except Exception as err:  # msgpack raises several types (ValueError, ExtraData, TypeError) for bad bytes
-        raise ValueError(
+        raise UserError(
             f"checkpoint {path} is unreadable (truncated or corrupted: {err}). To restart the seed from step 0, "
             "remove it or pass --overwrite (which moves the seed's outputs aside); or pass another --save_dir."
         ) from None

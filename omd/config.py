@@ -21,24 +21,24 @@ def _lookup(source: Any, name: str) -> Any:
         raise KeyError(name) from err
 
 
-def from_flags(cls: type[T], source: Any, **overrides: Any) -> T:
-    """Build dataclass ``cls`` from a FlagValues / ConfigDict / dict by field name.
+def from_flags(cls: type[T], source: Any, names: Mapping[str, str] | None = None, **overrides: Any) -> T:
+    """Build dataclass ``cls`` from a FlagValues / ConfigDict / dict, each field read under its flag name.
 
-    Every field without a default must be present in ``source`` or ``overrides``;
-    a missing one raises ``KeyError`` naming it, so a renamed flag cannot silently
-    fall back to a default.
+    ``names`` maps a field to its flag where they differ (CartPole's original flag names). Every
+    field must be in ``source`` or ``overrides``: a missing one raises ``KeyError`` naming it, so a
+    renamed flag cannot silently fall back to the dataclass default (the one contract both suites use).
     """
+    names = names or {}
     kwargs = {}
     for field in dataclasses.fields(cls):
         if field.name in overrides:
             kwargs[field.name] = overrides[field.name]
             continue
+        flag = names.get(field.name, field.name)
         try:
-            kwargs[field.name] = _lookup(source, field.name)
+            kwargs[field.name] = _lookup(source, flag)
         except KeyError:
-            has_default = field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
-            if not has_default:
-                raise KeyError(f"{cls.__name__}.{field.name} has no flag or config entry of that name") from None
+            raise KeyError(f"{cls.__name__}.{field.name} has no flag or config entry {flag!r}") from None
     return cls(**kwargs)
 
 

@@ -43,6 +43,10 @@ def changed_settings(recorded: Mapping[str, Any], wanted: Mapping[str, Any],
     return [k for k in wanted if recorded.get(k, defaults.get(k)) != wanted[k]]
 
 
+class UserError(Exception):
+    """An output folder or checkpoint the run must not use: one line naming the way out, exit status 1."""
+
+
 class WriteFailed(Exception):
     """An output file could not be written; the message is one line naming it, the cause and the checkpoint kept."""
 

@@ -51,11 +51,11 @@ def test_save_and_eval_only_from_inside_cartpole(tmp_path):
             "--data_path", str(buf), *TINY]
     out = run(args, cwd=os.path.join(ROOT, "cartpole"), script="train.py")
     assert out.returncode == 0, out.stderr[-3000:]
-    from omd.soft_q import checkpoint
+    from omd.soft_q import export
 
-    config, params = checkpoint.load_agent(str(agent))
+    config, params = export.load_agent(str(agent))
     assert config.algo == "omd" and config.max_steps == 600 and params["step"] == 600
-    data = checkpoint.load_buffer(str(buf))
+    data = export.load_buffer(str(buf))
     assert data["obs"].shape == (600, 4) and data["action"].shape == (600,)
     assert set(data["not_done"]) <= {0.0, 1.0}
     out = run(["--eval_only", "--agent_path", str(agent), "--num_eval_episodes", "3"])

@@ -68,12 +68,15 @@ class Cfg:
     hidden_dim: int = 32
 
 
-def test_from_flags_reads_fields_by_name_and_names_missing_ones():
+def test_from_flags_reads_fields_by_flag_name_and_names_missing_ones():
     assert config.from_flags(Cfg, {"lr": 0.1, "hidden_dim": 8}) == Cfg(0.1, 8)
-    assert config.from_flags(Cfg, {"lr": 0.1}) == Cfg(0.1, 32)
     assert config.from_flags(Cfg, {"lr": 0.1}, hidden_dim=4).hidden_dim == 4
-    with pytest.raises(KeyError, match="Cfg.lr"):
-        config.from_flags(Cfg, {})
+    assert config.from_flags(Cfg, {"learning_rate": 0.1, "hidden_dim": 8}, names={"lr": "learning_rate"}) == Cfg(0.1, 8)
+    # a missing flag raises even where the field has a default: a renamed flag cannot fall back silently
+    with pytest.raises(KeyError, match="Cfg.hidden_dim has no flag or config entry 'hidden_dim'"):
+        config.from_flags(Cfg, {"lr": 0.1})
+    with pytest.raises(KeyError, match="Cfg.lr has no flag or config entry 'learning_rate'"):
+        config.from_flags(Cfg, {"lr": 0.1, "hidden_dim": 8}, names={"lr": "learning_rate"})
 
 
 def test_check_choice_lists_allowed_values():

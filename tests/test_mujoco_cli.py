@@ -13,6 +13,7 @@ import jax
 import numpy as np
 import pytest
 
+from omd.outputs import UserError
 from omd.sac.config import RunConfig, SACConfig
 from omd.sac.outputs import train_and_save
 from omd.sac.train import train
@@ -106,7 +107,7 @@ def test_bad_input_stops_before_training(tmp_path, agent_kw, run_kw, match):
 def test_unwritable_save_dir_is_named(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(ValueError, match="--save_dir"):
+    with pytest.raises(UserError, match="--save_dir"):
         train_and_save(_tiny_agent(), _tiny_run(blocker / "out"))
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from omd import checkpoint
 from omd.sac import outputs as outputs_lib
+from omd.outputs import UserError
 from omd.sac.config import RunConfig, SACConfig
 from omd.sac.outputs import train_and_save
 
@@ -88,7 +89,7 @@ def test_settings_that_cannot_make_sense_are_refused_naming_the_flag(tmp_path, a
 ])
 def test_the_cli_refuses_in_one_line(tmp_path, args, flag):
     proc = _cli([f"--save_dir={tmp_path}", *TINY, *args])
-    assert proc.returncode != 0
+    assert proc.returncode == 2  # a setting refused before any compute, as cartpole/train.py's
     assert flag in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     if "discout" in flag:
         assert "closest: discount" in proc.stderr
@@ -169,7 +170,7 @@ def test_a_run_stopped_before_its_first_checkpoint_starts_again_but_a_finished_o
     (tmp_path / "42").mkdir()
     (tmp_path / "42" / "train.csv").write_text("step,q\n20,0.5\n")
     (tmp_path / "42" / outputs_lib.RUN_INFO).write_text(json.dumps({**info, "finished": True}))
-    with pytest.raises(ValueError, match="finished run.*--overwrite.*42.old-2"):
+    with pytest.raises(UserError, match="finished run.*--overwrite.*42.old-2"):
         outputs_lib._claim_outputs(run, outputs_lib._fingerprint(agent, run), ckpt, txt)
 
 

@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 
 from omd import checkpoint
 from omd.logging import Logger, format_line
-from omd.outputs import WriteGuard, aside_path, changed_settings
+from omd.outputs import UserError, WriteGuard, aside_path, changed_settings
 from omd.sac import config as config_lib
 from omd.sac.train import check_buffer_fits, make_envs, train
 from omd.stop import StopRequest
@@ -60,7 +60,7 @@ CSV_KINDS = ("train", "eval")  # the progress kinds written to <seed>/<kind>.csv
 def check_writable(save_dir: str) -> None:
     problem = checkpoint.unwritable(save_dir)
     if problem:
-        raise ValueError(f"--save_dir={save_dir} is not writable ({problem}); pass a writable --save_dir.")
+        raise UserError(f"--save_dir={save_dir} is not writable ({problem}); pass a writable --save_dir.")
 
 
 def _fingerprint(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig) -> dict[str, Any]:
@@ -121,7 +121,7 @@ def _claim_outputs(run: config_lib.RunConfig, fingerprint: dict, ckpt_path: str,
         version = saved.get("format")  # none recorded: written before formats were
         if version != CHECKPOINT_FORMAT:
             which = "a later" if isinstance(version, int) and version > CHECKPOINT_FORMAT else "an earlier"
-            raise ValueError(
+            raise UserError(
                 f"{ckpt_path} was written by {which} version of this code (checkpoint format "
                 f"{version or 'unrecorded'}, this code reads {CHECKPOINT_FORMAT}); finish that run with the version "
                 f"that started it, or pass --overwrite to move the outputs of seed {run.seed} to "
@@ -130,7 +130,7 @@ def _claim_outputs(run: config_lib.RunConfig, fingerprint: dict, ckpt_path: str,
         host = json.loads(saved["host"])
         if host["fingerprint"] != fingerprint:
             diff = sorted(changed_settings(host["fingerprint"], fingerprint))
-            raise ValueError(
+            raise UserError(
                 f"{ckpt_path} was written with different settings ({', '.join(diff)}). Resume with the same "
                 f"settings, pass --overwrite to move the outputs of seed {run.seed} to "
                 f"{_aside_dir(run.save_dir, run.seed)} and start again, or pass another --save_dir (or --exp)."
@@ -154,7 +154,7 @@ def _claim_outputs(run: config_lib.RunConfig, fingerprint: dict, ckpt_path: str,
               f"(its partial outputs moved to {moved}).", flush=True)
         return None
     what = ("a finished run" if same else "a run with other settings" if info is not None else "an earlier run")
-    raise ValueError(
+    raise UserError(
         f"{seed_dir} holds the results of {what} ({', '.join(os.path.basename(p) for p in results)}) and no "
         f"checkpoint to resume from; this run would replace them. Pass --overwrite to move them to "
         f"{_aside_dir(run.save_dir, run.seed)} and start again, or pass another --save_dir (or --exp)."

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
+from omd import config as config_lib
 from omd.config import check_choice
 from omd.guard import check_range
 
@@ -166,9 +167,7 @@ def to_flags(config: SoftQConfig) -> dict[str, Any]:
 def from_flags(source: Any) -> SoftQConfig:
     """The config from values keyed by CLI flag name: parsed absl flags, or a dict such as ``to_flags``'s.
 
-    A missing flag raises (``KeyError`` / ``AttributeError`` naming it) rather than falling back to a default.
+    ``omd.config.from_flags``'s contract: a missing flag raises ``KeyError`` naming it.
     """
-    get = source.__getitem__ if isinstance(source, Mapping) else lambda name: getattr(source, name)
-    values = {f.name: get(FLAG_NAMES.get(f.name, f.name)) for f in dataclasses.fields(SoftQConfig)}
-    values["implicit"] = "cg" if values["implicit"] else "identity"
-    return SoftQConfig(**values)
+    config = config_lib.from_flags(SoftQConfig, source, names=FLAG_NAMES)
+    return dataclasses.replace(config, implicit="cg" if config.implicit else "identity")

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from omd.envs import classic
-from omd.soft_q import checkpoint, losses, networks
+from omd.soft_q import export, losses, networks
 from omd.soft_q.config import SoftQConfig
 
 
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
         hidden = [int(h) for h in args.model_hidden_dims.split(",")]
         if args.seeds < 1 or min(hidden) < 1:
             raise ValueError("--seeds and every --model_hidden_dims entry must be at least 1")
-        buffers = [checkpoint.load_buffer(path) for path in args.data_path]
+        buffers = [export.load_buffer(path) for path in args.data_path]
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

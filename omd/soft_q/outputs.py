@@ -2,7 +2,7 @@
 
 Outputs under ``out_dir/[exp/]<seed>/``, one folder per seed: ``train.csv``, ``eval.csv`` and
 TensorBoard events under ``tb/``; with ``save_agent`` / ``save_buf`` the agent and the replay buffer
-at ``agent_path`` / ``data_path`` (seed appended with several seeds; ``omd.soft_q.checkpoint``).
+at ``agent_path`` / ``data_path`` (seed appended with several seeds; ``omd.soft_q.export``).
 
 Resume: every ``checkpoint_interval`` steps (at the first log or evaluation boundary on or after each
 multiple), and when SIGTERM (Slurm pre-emption), SIGUSR1 (``sbatch --signal``) or Ctrl-C stops the run
@@ -35,8 +35,8 @@ from tqdm import tqdm
 
 from omd import checkpoint, guard
 from omd import logging as omd_logging
-from omd.outputs import WriteGuard, aside_path, changed_settings
-from omd.soft_q import checkpoint as exports
+from omd.outputs import UserError, WriteGuard, aside_path, changed_settings
+from omd.soft_q import export
 from omd.soft_q.config import SoftQConfig, to_flags
 from omd.soft_q.evaluation import evaluate
 from omd.soft_q.train import train
@@ -49,10 +49,6 @@ CHECKPOINT = "checkpoint.msgpack"
 RUN_FORMAT = "omd.soft_q.run/2"
 LOGS = ("train.csv", "eval.csv")
 FLAG_DEFAULTS = to_flags(SoftQConfig())  # what a checkpoint written before a flag existed ran
-
-
-class UserError(Exception):
-    """A setting or an output folder the run cannot use; printed as one line, without a traceback."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,7 +154,7 @@ def claim_outputs(config: SoftQConfig, out: OutputConfig) -> tuple[list[str], di
 
 def eval_only(agent_path: str, eval_episodes: int, seed: int) -> str:
     """Evaluate the agent saved at ``agent_path`` (``save_agent``) for ``eval_episodes`` episodes; one line."""
-    saved_config, params = exports.load_agent(agent_path)
+    saved_config, params = export.load_agent(agent_path)
     loop = make_loop(dataclasses.replace(saved_config, eval_episodes=eval_episodes))
     q = jax.tree.map(jnp.asarray, params["params_Q"])
     run = jax.jit(lambda key: evaluate(loop.agent, loop.env, q, key, eval_episodes))
@@ -198,17 +194,17 @@ def per_seed_rows(step: int, metrics: dict, num_seeds: int) -> dict[str, list[di
     return rows
 
 
-def export(loop: Loop, out: OutputConfig, state, summary: dict, dirs: list[str]) -> None:
+def save_exports(loop: Loop, out: OutputConfig, state, summary: dict, dirs: list[str]) -> None:
     """Save each seed's agent and replay buffer where asked, and print its one-line result."""
     config, seeds, n = loop.config, out.seeds, loop.config.max_steps
     minutes, history = summary["elapsed"] / 60, summary["eval_returns"]  # history: [evals, seeds]
     for i, seed in enumerate(seeds):
         if out.save_agent:
             agent_state = jax.tree.map(lambda x: x[i], state.agent)
-            exports.save_agent(per_seed_path(out.agent_path, seed, len(seeds)), config, agent_state, n)
+            export.save_agent(per_seed_path(out.agent_path, seed, len(seeds)), config, agent_state, n)
         if out.save_buf:
             buf = jax.tree.map(lambda x: x[i], state.buffer)
-            exports.save_buffer(per_seed_path(out.data_path, seed, len(seeds)), buf)
+            export.save_buffer(per_seed_path(out.data_path, seed, len(seeds)), buf)
         diverged = summary["diverged"].get(seed)
         print(f"{f'[seed {seed}] ' if len(seeds) > 1 else ''}done: {config.algo} on {config.env_name}, seed {seed}, "
               f"{n} steps in {minutes:.1f} min ({n * len(seeds) / max(minutes * 60, 1e-9):.0f} steps/s over all "
@@ -267,7 +263,7 @@ def train_and_save(loop: Loop, out: OutputConfig) -> dict:
                 logger.close()
         if summary["stopped"]:
             return {"stopped_by": stop.name, "step": summary["step"], "checkpoint": ckpt_path}
-        export(loop, out, state, summary, dirs)
+        save_exports(loop, out, state, summary, dirs)
         if os.path.exists(ckpt_path):  # finished: the outputs are final and a rerun is refused, not resumed
             os.remove(ckpt_path)
     return {"stopped_by": None, "step": config.max_steps, "checkpoint": None}
