@@ -18,6 +18,10 @@ ALGOS = ("omd", "mle", "vep")
 IMPLICIT = ("identity", "cg")  # the implicit gradient: the paper's identity approximation, or CG (--with_inv_jac)
 
 # Library field -> CLI flag (the original cartpole/train.py names), where they differ.
+# The model's hidden activation by flag value: ReLU is the original's; with Leaky ReLU (slope 0.01) a
+# hidden unit inactive on every input still gets a gradient, so a one-unit model cannot die.
+MODEL_ACTIVATIONS = ("relu", "leaky_relu")
+
 FLAG_NAMES = {
     "algo": "agent_type",
     "max_steps": "num_train_steps",
@@ -84,6 +88,7 @@ class SoftQConfig:
     target_match_mix: float = 0.0  # OMD: model step on (1 - c) * unit OMD gradient + c * unit value-target-error gradient
     clip_target: bool = False  # V(s') in every Bellman target clipped to the returns the batch's real rewards allow
     unroll_inner: bool = False  # OMD: the model gradient differentiates the K inner Adam steps themselves
+    model_activation: str = "relu"  # the model's hidden activation; leaky_relu: a unit cannot go dead (0 gradient)
 
     @property
     def capacity(self) -> int:
@@ -99,6 +104,7 @@ class SoftQConfig:
         Every numeric setting must be finite and in range before anything is computed.
         """
         check_choice(FLAG_NAMES["algo"], self.algo, ALGOS)
+        check_choice("model_activation", self.model_activation, tuple(MODEL_ACTIVATIONS))
         if self.implicit not in IMPLICIT:
             raise ValueError(f"implicit={self.implicit!r} is not supported; choose one of {IMPLICIT} "
                              f"({flag('implicit')} selects 'cg').")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import jax
+import flax.linen as nn
 import jax.numpy as jnp
 
 from omd.nets import MLP, Ensemble
@@ -41,10 +42,11 @@ def make_networks(config: SoftQConfig, obs_dim: int, num_actions: int) -> Networ
     model_hidden = (config.model_hidden_dim, config.model_hidden_dim)
     state_out = 2 * obs_dim if config.prob_model else obs_dim
     dtype = {"param_dtype": jnp.float64 if config.x64 else jnp.float32}  # float64 needs JAX's x64 mode
+    activation = getattr(nn, config.model_activation)  # nn.relu (the original's) or nn.leaky_relu (slope 0.01)
     return Networks(
         q=Ensemble(num=config.num_q_heads, hidden_dims=hidden, out_dim=num_actions, **dtype),
-        next_state=MLP(model_hidden, state_out, **dtype),
-        reward=None if config.no_learn_reward else MLP(model_hidden, 1, **dtype),
+        next_state=MLP(model_hidden, state_out, activation=activation, **dtype),
+        reward=None if config.no_learn_reward else MLP(model_hidden, 1, activation=activation, **dtype),
         vep=(Ensemble(num=config.num_ensemble_vep, hidden_dims=hidden, out_dim=1, **dtype)
              if config.algo == "vep" else None),
         obs_dim=obs_dim,
