@@ -42,7 +42,8 @@ def diagnose(config, seeds: list[int], out: str) -> None:
     evaluate = jax.jit(jax.vmap(loop.evaluate, in_axes=(0, None)))
     probe_all = jax.jit(jax.vmap(lambda s, k: probe(loop.agent, s.agent, s.buffer, k)))
     probe_key = jax.random.key(PROBE_SEED)
-    columns = ["step", "eval_return", *METRIC_KEYS, *PROBE_KEYS]
+    metric_keys = METRIC_KEYS[config.algo]
+    columns = ["step", "eval_return", *metric_keys, *PROBE_KEYS]
     files = []
     for seed in seeds:
         os.makedirs(os.path.join(out, str(seed)), exist_ok=True)
@@ -64,7 +65,7 @@ def diagnose(config, seeds: list[int], out: str) -> None:
         sums, pending = pending, None
         n = np.maximum(sums["num_updates"], 1)
         for j, w in enumerate(writers):
-            w.writerow([b, last_eval[j], *(sums[k][j] / n[j] for k in METRIC_KEYS),
+            w.writerow([b, last_eval[j], *(sums[k][j] / n[j] for k in metric_keys),
                         *(probed[k][j] for k in PROBE_KEYS)])
             files[j].flush()
     for f in files:

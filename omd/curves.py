@@ -6,8 +6,10 @@
 
 Each label takes a folder (a shell pattern allowed, quoted; repeat the label for more) holding
 ``<seed>/train.csv``, the layout both suites write; every seed found is one curve. ``--panel`` splits the labels into panels by the
-text after ``@`` (``OMD@0 distractors=...``). Seeds whose train.csv lacks the column are skipped
-and counted in the legend, so a run that predates a column does not hide the others.
+text after ``@`` (``OMD@0 distractors=...``). A column is found under its legacy names too
+(``omd.columns``: ``--column outer_loss`` reads runs that wrote ``outer_critic_loss`` or ``loss_T``).
+Seeds whose train.csv lacks the column are skipped and counted in the legend, so a run that
+predates a column does not hide the others.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import os
 import numpy as np
 import pandas as pd
 
+from omd import columns
+
 
 def seed_curves(patterns: list[str], column: str) -> tuple[list[pd.Series], int]:
     """The column indexed by step for every ``<seed>/train.csv`` under the folders, and how many lack it."""
@@ -29,10 +33,11 @@ def seed_curves(patterns: list[str], column: str) -> tuple[list[pd.Series], int]
     for folder in folders:
         for path in sorted(glob.glob(os.path.join(folder, "*", "train.csv"))):
             df = pd.read_csv(path)
-            if column not in df.columns:
+            found = columns.find(df.columns, column)
+            if found is None:
                 missing += 1
                 continue
-            curves.append(df.set_index("step")[column].dropna())
+            curves.append(df.set_index("step")[found].rename(column).dropna())
     return curves, missing
 
 

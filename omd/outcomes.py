@@ -4,8 +4,9 @@
   python -m omd.outcomes results/halfcheetah_paper_200k/* --by_setting --reached 3000 \
       --against results/halfcheetah_paper_200k/seed=*,config.algo=mle,dim_distract=0
 
-Both suites' layouts are read (``<job>/<seed>/{eval,train}.csv``): CartPole's ``episode_return`` and
-``vals_Q`` columns, MuJoCo's ``return`` and ``q``; each suite has its own defaults (``SUITES``).
+Both suites' layouts are read (``<job>/<seed>/{eval,train}.csv``): the ``episode_return`` column of both
+(or its legacy name, ``omd.columns``: MuJoCo runs before the shared vocabulary wrote ``return``), and
+CartPole's ``vals_Q`` or MuJoCo's ``q``; each suite has its own defaults (``SUITES``).
 The definitions (docs/results/cartpole.md, "how runs fail"): the final return is the mean of the
 last ``window`` evaluations; a run *reached* a return if any evaluation did; it *fell back* if it
 reached it and its final return is below half its peak; its Q *diverged* if the mean Q of its last
@@ -27,25 +28,37 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-# suite: (return column, Q column, reached, q_limit, window); told apart by the eval.csv return column
-SUITES = {"cartpole": ("episode_return", "vals_Q", 450.0, 200.0, 10), "mujoco": ("return", "q", 1000.0, 1000.0, 5)}
+from omd import columns
+
+# suite: (Q column, reached, q_limit, window); told apart by the train.csv Q column, both suites'
+# eval.csv sharing its return column
+SUITES = {"cartpole": ("vals_Q", 450.0, 200.0, 10), "mujoco": ("q", 1000.0, 1000.0, 5)}
+RETURN = "episode_return"
 
 
 def suite_of(seed_dir: str) -> str:
-    columns = pd.read_csv(os.path.join(seed_dir, "eval.csv"), nrows=0).columns
-    for suite, (ret, *_rest) in SUITES.items():
-        if ret in columns:
+    header = pd.read_csv(os.path.join(seed_dir, "train.csv"), nrows=0).columns
+    for suite, (q_col, *_rest) in SUITES.items():
+        if q_col in header:
             return suite
-    raise ValueError(f"{seed_dir}/eval.csv has none of the return columns {[v[0] for v in SUITES.values()]}")
+    raise ValueError(f"{seed_dir}/train.csv has none of the Q columns {[v[0] for v in SUITES.values()]}")
+
+
+def _column(path: str, wanted: str) -> pd.DataFrame:
+    """The CSV with ``wanted`` under that name, whichever name (``omd.columns``) the run wrote it as."""
+    df = columns.with_canonical(pd.read_csv(path), [wanted])
+    if wanted not in df.columns:
+        raise ValueError(f"{path} has no {wanted!r} column")
+    return df
 
 
 def run_outcome(seed_dir: str, reached: float | None = None, q_limit: float | None = None,
                 window: int | None = None) -> dict:
     """One run's outcome; ``None`` settings take its suite's defaults (``SUITES``)."""
-    ret_col, q_col, *defaults = SUITES[suite_of(seed_dir)]
+    q_col, *defaults = SUITES[suite_of(seed_dir)]
     reached, q_limit, window = (d if v is None else v for v, d in zip((reached, q_limit, window), defaults))
-    eval_df = pd.read_csv(os.path.join(seed_dir, "eval.csv"))
-    evals = eval_df[ret_col].to_numpy()
+    eval_df = _column(os.path.join(seed_dir, "eval.csv"), RETURN)
+    evals = eval_df[RETURN].to_numpy()
     late = evals[eval_df["step"].to_numpy() > eval_df["step"].max() / 2]
     vals_q = pd.read_csv(os.path.join(seed_dir, "train.csv"))[q_col].to_numpy()[-window:]
     final, peak = float(np.mean(evals[-window:])), float(np.max(evals))
@@ -127,7 +140,7 @@ def main() -> None:
     folders = [j for j in args.jobs if not os.path.basename(os.path.normpath(j)).startswith("_")]
     jobs: list[Job] = list(by_setting(folders).values()) if args.by_setting else folders
     try:
-        threshold = args.reached or SUITES[suite_of(run_dirs(jobs[0])[0])][2]
+        threshold = args.reached or SUITES[suite_of(run_dirs(jobs[0])[0])][1]
     except (IndexError, FileNotFoundError, ValueError) as err:
         raise SystemExit(f"error: {err if jobs else 'no job folder among ' + ' '.join(args.jobs)}") from None
     print(f"| job | mean ± s.e. | median | reached {threshold:.0f} / fell back / Q diverged | per seed | second-half "

@@ -25,7 +25,7 @@ def test_same_seed_identical_two_seeds_differ():
     c_state, c = train(jax.random.key(1))
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
-    assert not np.array_equal(np.asarray(a["sums"]["loss_T"]), np.asarray(c["sums"]["loss_T"]))
+    assert not np.array_equal(np.asarray(a["sums"]["outer_loss"]), np.asarray(c["sums"]["outer_loss"]))
     assert not np.array_equal(np.asarray(a_state.buffer.data["obs"]), np.asarray(c_state.buffer.data["obs"]))
     # 300 steps, updates from step 100 on (the 100th transition): 201 updates; evals at 0, 100, 200.
     assert float(a["sums"]["num_updates"].sum()) == 201
@@ -39,7 +39,7 @@ def test_vmapped_seeds_match_separate_runs():
     keys = jax.random.split(jax.random.key(3), 2)
     _, batched = jax.jit(jax.vmap(train))(keys)
     _, single = jax.jit(train)(keys[1])
-    np.testing.assert_allclose(np.asarray(batched["sums"]["loss_T"][1]), np.asarray(single["sums"]["loss_T"]),
+    np.testing.assert_allclose(np.asarray(batched["sums"]["model_loss"][1]), np.asarray(single["sums"]["model_loss"]),
                                rtol=1e-4)
     np.testing.assert_array_equal(np.asarray(batched["sums"]["num_episodes"][1]),
                                   np.asarray(single["sums"]["num_episodes"]))
@@ -100,14 +100,14 @@ def test_x64_trains_in_float64_only_inside_the_x64_mode():
                                state.agent.model.params, state.agent.model.opt_state))
     assert {x.dtype for x in learned if jnp.issubdtype(x.dtype, jnp.floating)} == {np.dtype("float64")}
     assert state.buffer.data["obs"].dtype == jnp.float32  # stored as the original stored them
-    assert sums64["loss_T"].dtype == jnp.float32  # logged in float32
+    assert sums64["outer_loss"].dtype == jnp.float32  # logged in float32
     # float64 initial weights are other random draws (as in the original), so the runs share only their scale
-    np.testing.assert_allclose(float(sums64["loss_T"]), float(sums32["loss_T"]), rtol=0.1)
-    assert float(sums64["loss_T"]) != float(sums32["loss_T"])
+    np.testing.assert_allclose(float(sums64["outer_loss"]), float(sums32["outer_loss"]), rtol=0.1)
+    assert float(sums64["outer_loss"]) != float(sums32["outer_loss"])
 
 
 def test_without_replacement_changes_only_the_batches():
     _, with_repeats = _run_150(_tiny("mle"))
     _, distinct = _run_150(_tiny("mle", without_replacement=True))
     assert int(distinct["num_updates"]) == int(with_repeats["num_updates"]) == 51
-    assert float(distinct["loss_T"]) != float(with_repeats["loss_T"])
+    assert float(distinct["model_loss"]) != float(with_repeats["model_loss"])

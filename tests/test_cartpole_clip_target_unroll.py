@@ -67,7 +67,7 @@ def _model_grad(agent):
     def run(theta, state, batch):
         grads, _, metrics = updates.omd_model_grad(agent, state.replace(model=state.model.replace(params=theta)),
                                                    batch, jax.random.key(0))
-        return grads, metrics["loss_T"]
+        return grads, metrics["outer_loss"]
     return jax.jit(run)
 
 

@@ -90,8 +90,8 @@ def test_diagnose_computes_the_same_run_as_train(tmp_path):
         # The evaluation before each chunk, and the chunk's mean metrics, equal train.py's.
         np.testing.assert_allclose([float(r["eval_return"]) for r in probes],
                                    [float(r["episode_return"]) for r in evals[:3]], rtol=1e-6)
-        np.testing.assert_allclose([float(r["loss_T"]) for r in probes],
-                                   [float(r["loss_T"]) for r in train_rows], rtol=1e-6)
+        np.testing.assert_allclose([float(r["outer_loss"]) for r in probes],
+                                   [float(r["outer_loss"]) for r in train_rows], rtol=1e-6)
         assert all(np.isfinite(float(r["cos_identity_cg"])) for r in probes)
 
 

@@ -69,7 +69,7 @@ def test_exact_inner_solution_makes_the_outer_loss_the_target_match_loss():
             model)
         match, match_grad = jax.value_and_grad(target_match_loss, argnums=1)(agent, model, target, batch, None)
         assert float(match) > 1.0  # the model's targets are far from the real ones
-        np.testing.assert_allclose(metrics["loss_T"], match, rtol=1e-9)
+        np.testing.assert_allclose(metrics["outer_loss"], match, rtol=1e-9)
         g, m = ravel_pytree(grad)[0], ravel_pytree(match_grad)[0]
         # Conjugate gradients stop at a relative residual of 1e-5.
         np.testing.assert_allclose(g, m, rtol=1e-4, atol=1e-6 * float(jnp.linalg.norm(m)))

@@ -130,4 +130,4 @@ def test_a_run_that_goes_nan_stops_naming_step_agent_seed_and_metric(tmp_path):
     with open(tmp_path / "0" / "eval.csv") as f:
         assert [row.split(",")[1] for row in f.read().splitlines()[1:]] == ["0", "100"]
     assert '"step": 100' in checkpoint.load(str(tmp_path / "0" / "checkpoint.msgpack"))["host"]
-    assert line.split(": ")[2].split()[0] in ("vals_Q", "loss_Q", "grad_norm_Q", "entropy_Q", "loss_T")
+    assert line.split(": ")[2].split()[0] in ("vals_Q", "loss_Q", "grad_norm_Q", "entropy_Q", "outer_loss")

@@ -83,7 +83,7 @@ def test_inverse_jacobian_gradient_matches_finite_differences_and_differs_from_i
         @jax.jit
         def implicit_grad(theta):
             grad, _, metrics = omd_model_grad(agent, with_model(theta), batch, key, solve=newton_solve)
-            return metrics["loss_T"], grad
+            return metrics["outer_loss"], grad
 
         loss, grad = implicit_grad(model)
         np.testing.assert_allclose(loss, outer(model), rtol=1e-12)

@@ -4,7 +4,7 @@ snapshot it hands out resumes to what the uninterrupted loop computes, as ``omd.
 import numpy as np
 
 from omd.soft_q import SoftQConfig, make_loop
-from omd.soft_q.train import train
+from omd.soft_q.train import current_names, train
 from omd.soft_q.updates import METRIC_KEYS
 
 CONFIG = SoftQConfig(algo="omd", max_steps=300, start_training=100, batch_size=16, hidden_dim=8, model_hidden_dim=4,
@@ -28,8 +28,8 @@ def test_the_loop_reports_by_callback_writes_no_file_and_resumes_from_its_snapsh
     # Rows start once updates have: the first at step 100 (learning from the 100th transition).
     assert [step for step, _ in rows] == [100, 150, 200, 250, 300]
     assert list(rows[0][1]) == ["train/episode", "train/episode_return", "train/duration",
-                                *(f"train/{k}" for k in METRIC_KEYS), "train/steps_per_second"]
-    assert all(np.shape(rows[-1][1][f"train/{k}"]) == (2,) for k in METRIC_KEYS)
+                                *(f"train/{k}" for k in METRIC_KEYS["omd"]), "train/steps_per_second"]
+    assert all(np.shape(rows[-1][1][f"train/{k}"]) == (2,) for k in METRIC_KEYS["omd"])
     # Snapshots at the first boundary on or after each multiple of 120, never at the last step.
     assert [step for step, _ in snapshots] == [150, 250]
     assert set(snapshots[0][1]) == {"state", "pending", "eval_returns", "counters"}
@@ -51,3 +51,13 @@ def test_a_stop_request_ends_the_loop_at_the_next_boundary_with_a_snapshot():
     _, summary = train(make_loop(CONFIG), [0], checkpoint_fn=lambda step, snap: snapshots.append(step),
                        should_stop=lambda: True)
     assert summary["stopped"] and summary["step"] == 50 and snapshots == [50]
+
+
+def test_a_snapshot_taken_before_the_shared_vocabulary_resumes_its_model_loss_sums():
+    # Its pending sums hold the model's loss as loss_T; resumed, they add to the agent's own name's.
+    old = {"loss_T": np.array([1.0, 2.0]), "vals_Q": np.array([3.0, 4.0]), "num_updates": np.array([5.0, 5.0])}
+    for algo, name in (("omd", "outer_loss"), ("mle", "model_loss"), ("vep", "model_loss")):
+        new = current_names(old, algo)
+        assert list(new) == [name, "vals_Q", "num_updates"] and new[name] is old["loss_T"]
+        assert set(new) - {"num_updates"} <= set(METRIC_KEYS[algo])
+    assert current_names({}, "omd") == {}

@@ -94,7 +94,7 @@ def test_stabilised_omd_update_runs_and_stays_finite():
     batch = _batch(jax.random.key(4))
     grads, _, metrics = updates.omd_model_grad(agent, state, batch, jax.random.key(5))
     assert all(bool(jnp.all(jnp.isfinite(g))) for g in jax.tree.leaves(grads))
-    assert np.isfinite(float(metrics["loss_T"]))
+    assert np.isfinite(float(metrics["outer_loss"]))
     assert optax.tree.norm(grads) > 0
 
 
@@ -117,7 +117,7 @@ def test_cli_trains_with_every_stabiliser_and_option(tmp_path):
     with open(tmp_path / "0" / "train.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(float(r["step"])) for r in rows] == [200, 400]
-    assert all(np.isfinite(float(rows[-1][k])) for k in ("loss_T", "vals_Q", "next_obs_mse"))
+    assert all(np.isfinite(float(rows[-1][k])) for k in ("outer_loss", "vals_Q", "next_obs_mse"))
 
 
 def test_target_match_loss_is_zero_where_the_model_gives_the_real_targets():

@@ -30,6 +30,15 @@ def test_mean_and_standard_error_over_seeds_at_shared_steps(tmp_path):
     assert np.isnan(mean_se(curves[:1])["se"]).all()      # one seed: no standard error
 
 
+def test_a_column_is_read_under_its_legacy_names_too(tmp_path):
+    _write(tmp_path / "new", 0, [(1000, 1.0)], column="outer_loss")
+    _write(tmp_path / "mujoco", 0, [(1000, 3.0)], column="outer_critic_loss")  # runs before omd.columns
+    _write(tmp_path / "cartpole", 0, [(1000, 5.0)], column="loss_T")
+    curves, missing = seed_curves([str(tmp_path / "*")], "outer_loss")
+    assert missing == 0 and [c.name for c in curves] == ["outer_loss"] * 3
+    assert sorted(float(c.iloc[0]) for c in curves) == [1.0, 3.0, 5.0]
+
+
 def test_cli_draws_panels_and_names_a_bad_series(tmp_path):
     for algo in ("omd", "mle"):
         _write(tmp_path / f"seed=0,algo={algo}", 0, [(1000, 2.0), (2000, 1.0)])

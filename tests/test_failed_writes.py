@@ -218,12 +218,12 @@ def test_mujoco_failed_writes_stop_in_one_line_and_the_same_command_resumes(tmp_
     assert line == f"error: cannot write {ckpt} ({ENOSPC}): {kept(ckpt, 50)}"
     assert checkpoint_step(ckpt) == 50 and not [n for n in os.listdir(ckpt.parent) if n.startswith(".tmp")]
     # Resumed; after the checkpoint of step 100 its TensorBoard folder goes: the next event fails.
-    proc = drive("mujoco/train.py", args, "gone", str(tmp_path / "tb" / "42"))
+    proc = drive("mujoco/train.py", args, "gone", str(tmp_path / "42" / "tb"))
     assert "from step 50" in proc.stdout
     line = error_line(proc)
-    assert line.startswith(f"error: cannot write {tmp_path / 'tb' / '42' / 'events.out.tfevents.'}")
+    assert line.startswith(f"error: cannot write {tmp_path / '42' / 'tb' / 'events.out.tfevents.'}")
     assert line.endswith(f" ({ENOENT}): {kept(ckpt, 100)}") and checkpoint_step(ckpt) == 100
-    os.remove(tmp_path / "tb" / "42")
+    os.remove(tmp_path / "42" / "tb")
     proc = drive("mujoco/train.py", args)
     assert proc.returncode == 0 and "from step 100" in proc.stdout, proc.stderr[-3000:]
     assert "Done: 120 steps" in proc.stdout

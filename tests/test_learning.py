@@ -152,7 +152,7 @@ def test_mujoco_omd_update_lowers_the_outer_loss():
     batches = jax.vmap(_synthetic_batch)(jnp.stack([jax.random.PRNGKey(100 + seed) for seed in range(4)]))
     start, omd, frozen = _outer_loss_learned_and_frozen(
         lambda s, batch, key: omd_update(agent, s, batch, key), lambda key: init_state(agent, key), batches,
-        ("model",), "outer_critic_loss")
+        ("model",), "outer_loss")
     print("outer loss start", start, "frozen model", frozen, "OMD", omd)
     assert np.all(omd < start)  # repeating the update on the batch lowers the outer loss
     assert np.all(omd < frozen) and np.mean(omd / frozen) < 0.95, (omd, frozen)  # and the model step is why
@@ -161,7 +161,7 @@ def test_mujoco_omd_update_lowers_the_outer_loss():
 # ---------------------------------------------------------------------------------------------
 # CartPole OMD (omd.soft_q): the same comparison. A replay buffer holding 64 transitions of a fixed
 # synthetic linear system; 30 updates, each on a batch drawn from it (the same draws in both
-# arms), with the model learning or held at its initial parameters. The outer loss (loss_T, the
+# arms), with the model learning or held at its initial parameters. The outer loss (outer_loss, the
 # real-data Bellman error of the solved Q) is compared at the end on the same draw.
 #
 # Default hyper-parameters (batch_size 32 and start_training 32 only for the small buffer). The inner
@@ -198,7 +198,7 @@ def test_cartpole_omd_update_lowers_the_outer_loss():
     bufs = jax.vmap(buffer)(jnp.stack([jax.random.PRNGKey(100 + seed) for seed in range(4)]))
     start, omd, frozen = _outer_loss_learned_and_frozen(
         lambda s, buf, key: omd_update(agent, s, buf, key), lambda key: init_state(agent, key), bufs,
-        ("model",), "loss_T")
+        ("model",), "outer_loss")
     print("CartPole outer loss start", start, "frozen model", frozen, "OMD", omd)
     assert np.all(omd < start)
     assert np.all(omd < frozen) and np.mean(omd / frozen) < 0.98, (omd, frozen)

@@ -24,7 +24,7 @@ TINY = [
     "--log_interval=40", "--eval_interval=120", "--eval_episodes=1", "--checkpoint_interval=1000",
     "--config.hidden_dims=8,8", "--config.model_hidden_dim=4", "--config.num_ensemble_vep=2", "--notqdm",
 ]
-ALGO_KEYS = {"omd": "outer_critic_loss", "mle": "model_state_mse", "vep": "model_value_err", "sac": "critic_loss"}
+ALGO_KEYS = {"omd": "outer_loss", "mle": "model_state_mse", "vep": "model_value_err", "sac": "critic_loss"}
 
 
 def _cli(args, cwd=ROOT, script="mujoco/train.py"):
@@ -55,13 +55,16 @@ def test_every_algo_trains_through_the_cli(tmp_path, algo, extra, inside):
     assert np.all((txt[:, 1] >= 0) & (txt[:, 1] <= 1000) & (txt[:, 1] == np.round(txt[:, 1]))), txt
     evals = _rows(tmp_path / "42" / "eval.csv")
     assert [float(r["step"]) for r in evals] == [120.0, 240.0]
-    np.testing.assert_allclose([float(r["return"]) for r in evals], txt[:, 1], rtol=1e-6)  # both files agree
+    np.testing.assert_allclose([float(r["episode_return"]) for r in evals], txt[:, 1], rtol=1e-6)  # both files agree
     train_rows = _rows(tmp_path / "42" / "train.csv")
     assert [float(r["step"]) for r in train_rows] == [40.0 * i for i in range(1, 7)]
     assert np.isfinite(float(train_rows[-1][ALGO_KEYS[algo]]))
     if algo in ("omd", "mle"):  # both model-based agents log their model's next-state error (Figure 6's claim)
         assert float(train_rows[-1]["model_state_mse"]) > 0
-    assert any(name.startswith("events") for name in os.listdir(tmp_path / "tb" / "42"))
+    assert list(evals[0]) == ["step", "episode_return"]  # CartPole's names (omd.columns)
+    assert list(train_rows[0])[-3:] == ["episode_return", "episodes", "steps_per_second"]
+    assert any(name.startswith("events") for name in os.listdir(tmp_path / "42" / "tb"))  # beside the CSVs
+    assert not (tmp_path / "tb").exists()
     assert (tmp_path / "42" / "checkpoint.msgpack").exists()
 
 
@@ -125,7 +128,7 @@ def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path):
     assert all(np.array_equal(x, y) for x, y in _leaves(resumed["state"], whole["state"]))
     assert (tmp_path / "cut" / "42.txt").read_text() == (tmp_path / "whole" / "42.txt").read_text()
     assert _rows(tmp_path / "cut" / "42" / "eval.csv") == _rows(tmp_path / "whole" / "42" / "eval.csv")
-    drop = lambda rows: [{k: v for k, v in r.items() if k != "steps_per_sec"} for r in rows]  # noqa: E731
+    drop = lambda rows: [{k: v for k, v in r.items() if k != "steps_per_second"} for r in rows]  # noqa: E731
     assert drop(_rows(tmp_path / "cut" / "42" / "train.csv")) == drop(_rows(tmp_path / "whole" / "42" / "train.csv"))
 
 
@@ -162,8 +165,8 @@ def test_the_loop_hands_its_metrics_and_snapshots_to_callbacks_and_writes_no_fil
     train_rows = [(step, m) for step, m in events if "train/critic_loss" in m]
     assert [step for step, _ in train_rows] == [40 * i for i in range(1, 7)]
     assert np.isnan(train_rows[0][1]["train/critic_loss"]) and np.isfinite(train_rows[-1][1]["train/critic_loss"])
-    assert {"train/episode_return", "train/episodes", "train/steps_per_sec"} <= set(train_rows[0][1])
-    evals = [[step, m["eval/return"]] for step, m in events if "eval/return" in m]
+    assert {"train/episode_return", "train/episodes", "train/steps_per_second"} <= set(train_rows[0][1])
+    evals = [[step, m["eval/episode_return"]] for step, m in events if "eval/episode_return" in m]
     assert evals == summary["eval_rows"] and [step for step, _ in evals] == [80, 160, 240]
     assert len([m for _, m in events if "episode/return" in m]) == summary["episodes"] > 0
     # Snapshots at the checkpoint interval (100) and the last step, with all a resume needs.

@@ -34,7 +34,7 @@ ARGS = ["--env_name=HalfCheetah-v5", "--max_steps=112", "--start_training=100", 
         "--config.hidden_dims=8,8", "--config.model_hidden_dim=4", "--config.num_ensemble_vep=2",
         "--config.inner_steps=2", "--notqdm", "--seed=3"]
 METRICS = {
-    "omd": ("critic_loss", "actor_loss", "temperature", "outer_critic_loss", "outer_q"),
+    "omd": ("critic_loss", "actor_loss", "temperature", "outer_loss", "outer_q"),
     "mle": ("critic_loss", "actor_loss", "temperature", "model_loss", "model_state_mse"),
     "vep": ("critic_loss", "actor_loss", "temperature", "model_loss", "model_value_err"),
     "sac": ("critic_loss", "actor_loss", "temperature", "entropy"),

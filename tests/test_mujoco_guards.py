@@ -150,11 +150,24 @@ def test_finished_results_without_checkpoint_are_refused_then_moved_aside(done):
 
     aside = re.search(r"move them to (\S+) ", proc.stderr).group(1)
     train_and_save(_agent(algo="mle"), _run(done, overwrite=True))
-    # <seed>/*, <seed>.txt and tb/<seed>/* all in the folder the message named, byte for byte.
-    where = {"42/": "", "tb/42/": "tb/"}
+    # <seed>/* (its TensorBoard events in <seed>/tb) and <seed>.txt all in the folder the message named,
+    # byte for byte.
+    where = {"42/": ""}
     moved = {next((k.replace(a, b, 1) for a, b in where.items() if k.startswith(a)), k): v for k, v in before.items()}
     assert _snapshot(aside) == moved
     assert (done / "42" / "checkpoint.msgpack").exists() and (done / "42.txt").exists()
+
+
+def test_overwrite_also_moves_the_events_of_a_run_started_before_they_moved_into_the_seed_folder(tmp_path):
+    # Started with tb/<seed>/, resumed with <seed>/tb/: both sets of events go aside, neither replaces the other.
+    for name in ("42/train.csv", "42/tb/events.new", "tb/42/events.old", "42.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    assert outputs_lib._move_aside(_run(tmp_path)) == str(tmp_path / "42.old-1")
+    aside = tmp_path / "42.old-1"
+    assert sorted(str(p.relative_to(aside)) for p in aside.rglob("*") if p.is_file()) == [
+        "42.txt", "tb.legacy/events.old", "tb/events.new", "train.csv"]
+    assert not (tmp_path / "42").exists() and not (tmp_path / "tb" / "42").exists()
 
 
 def test_a_run_stopped_before_its_first_checkpoint_starts_again_but_a_finished_one_is_refused(tmp_path):

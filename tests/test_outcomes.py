@@ -62,13 +62,15 @@ def test_cli_prints_a_table_and_refuses_an_empty_folder(tmp_path):
     assert "Traceback" not in bad.stderr
 
 
-def test_mujoco_layout_takes_its_own_defaults_and_the_cli_settings(tmp_path):
+# MuJoCo runs before the shared vocabulary (omd.columns) named the return column "return".
+@pytest.mark.parametrize("return_column", ["episode_return", "return"])
+def test_mujoco_layout_takes_its_own_defaults_and_the_cli_settings(tmp_path, return_column):
     job = tmp_path / "seed=0,config.algo=omd"
     for seed, (evals, q) in enumerate([([-100] * 5 + [3500] * 5, [300] * 5),     # reached 3000 and kept it
                                        ([-100] * 5 + [1200] + [100] * 5, [5e3] * 5)]):  # 1000 then fell, Q diverged
         os.makedirs(job / str(seed))
         with open(job / str(seed) / "eval.csv", "w") as f:
-            f.write("step,return\n" + "".join(f"{5000 * (i + 1)},{r}\n" for i, r in enumerate(evals)))
+            f.write(f"step,{return_column}\n" + "".join(f"{5000 * (i + 1)},{r}\n" for i, r in enumerate(evals)))
         with open(job / str(seed) / "train.csv", "w") as f:
             f.write("step,q\n" + "".join(f"{1000 * (i + 1)},{v}\n" for i, v in enumerate(q)))
     df = job_outcomes(str(job))  # reached 1000, Q limit 1000, the last 5 evaluations

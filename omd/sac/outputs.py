@@ -3,8 +3,9 @@
 Outputs under ``save_dir``:
 
 - ``<seed>.txt``: (timesteps, average evaluation return) rows, as the original;
-- ``<seed>/train.csv`` and ``<seed>/eval.csv``;
-- ``tb/<seed>/``: TensorBoard scalars (``train/*``, ``eval/*``, ``episode/*``);
+- ``<seed>/train.csv`` and ``<seed>/eval.csv`` (columns named as CartPole's: ``omd.columns``);
+- ``<seed>/tb/``: TensorBoard scalars (``train/*``, ``eval/*``, ``episode/*``); runs started before
+  the shared vocabulary wrote them to ``tb/<seed>/``, which a resumed run leaves where it is;
 - ``<seed>/checkpoint.msgpack``: written every ``checkpoint_interval`` steps, at
   the end, and when SIGTERM, SIGINT or SIGUSR1 stops the run between steps
   (``omd.stop``); a run started with the same ``save_dir`` and seed resumes from it;
@@ -83,11 +84,12 @@ def _aside_dir(save_dir: str, seed: int) -> str:
 
 
 def _move_aside(run: config_lib.RunConfig) -> str | None:
-    """Move this seed's outputs (folder, ``.txt``, TensorBoard events, videos) into one new folder."""
+    """Move this seed's outputs (folder with its TensorBoard events, ``.txt``, videos) into one new folder."""
     dest = _aside_dir(run.save_dir, run.seed)
     seed = str(run.seed)
     items = [(os.path.join(run.save_dir, seed), dest), (os.path.join(run.save_dir, f"{seed}.txt"), None),
-             (os.path.join(run.save_dir, "tb", seed), os.path.join(dest, "tb")),
+             # events of a run started before they moved into <seed>/tb
+             (os.path.join(run.save_dir, "tb", seed), os.path.join(dest, "tb.legacy")),
              (os.path.join(run.save_dir, "video", seed), os.path.join(dest, "video"))]
     items = [(src, dst or os.path.join(dest, os.path.basename(src))) for src, dst in items if os.path.exists(src)]
     if not items:
@@ -169,7 +171,7 @@ def _write_txt(path: str, rows: list[list[float]]) -> None:
 
 
 def _by_kind(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """``{"train/q": 1, "eval/return": 2}`` -> ``{"train": {"q": 1}, "eval": {"return": 2}}``, in order."""
+    """``{"train/q": 1, "eval/episode_return": 2}`` -> ``{"train": {"q": 1}, "eval": {"episode_return": 2}}``."""
     kinds: dict[str, dict[str, Any]] = {}
     for key, value in metrics.items():
         kind, name = key.split("/", 1)
@@ -225,7 +227,7 @@ def train_and_save(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, s
         eval_rows = [list(row) for row in counters["eval_rows"]]
 
         logger = Logger(seed_dir, csv_names=CSV_KINDS, console=False,
-                        tb_dir=os.path.join(run.save_dir, "tb", str(run.seed)))
+                        tb_dir=os.path.join(seed_dir, "tb"))
         bar = tqdm(total=run.max_steps, initial=counters["step"], disable=not run.tqdm, smoothing=0.05, unit="step",
                    dynamic_ncols=True)
 
@@ -235,7 +237,7 @@ def train_and_save(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, s
                 if kind in CSV_KINDS:
                     bar.write(format_line(kind, step, row))
                 if kind == "eval":
-                    eval_rows.append([step, values["return"]])
+                    eval_rows.append([step, values["episode_return"]])
                     _write_txt(txt_path, eval_rows)
 
         def save_checkpoint(step: int, snapshot: dict[str, Any]) -> None:

@@ -13,8 +13,8 @@ the CSV, TensorBoard, ``.txt`` and checkpoint files of ``mujoco/train.py``.
 - ``episode/return``, ``episode/length`` when a training episode ends;
 - ``train/<metric>`` (the update's metrics, NaN before ``start_training``),
   ``train/episode_return`` (the last finished episode's), ``train/episodes`` and
-  ``train/steps_per_sec`` every ``log_interval`` steps;
-- ``eval/return`` (the average over ``eval_episodes`` deterministic episodes) every
+  ``train/steps_per_second`` every ``log_interval`` steps;
+- ``eval/episode_return`` (the average over ``eval_episodes`` deterministic episodes) every
   ``eval_interval`` steps.
 
 A snapshot (``checkpoint_fn``, every ``checkpoint_interval`` steps, at the last step and
@@ -128,7 +128,7 @@ def _count_evaluation(counters: dict[str, Any], step: int, ret: float) -> dict[s
     """Count an evaluation's average return; its ``eval/*`` report."""
     counters["evaluations"] += 1
     counters["eval_rows"].append([step, ret])
-    return {"eval/return": ret}
+    return {"eval/episode_return": ret}
 
 
 def _summary(counters: dict[str, Any], stopped: bool) -> dict[str, Any]:
@@ -198,7 +198,7 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_f
         if i % run.log_interval == 0:
             fetched = learner.read_metrics(metrics)
             row = {**fetched, "episode_return": counters["last_episode"][0], "episodes": counters["episodes"],
-                   "steps_per_sec": timer.rate(i)}
+                   "steps_per_second": timer.rate(i)}
             progress_fn(i, {f"train/{k}": v for k, v in row.items()})
             if learn:  # the metrics just fetched: the hot loop pays nothing for this check
                 check_finite(fetched, i, where)

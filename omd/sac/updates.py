@@ -161,7 +161,7 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: Batch, key: jax.Array
         return loss, (after, metrics, info)
 
     (loss, (sac, metrics, info)), grads = jax.value_and_grad(outer, has_aux=True)(state.model.params)
-    return grads, sac, {**metrics, "outer_critic_loss": loss, "outer_q": info["q"]}
+    return grads, sac, {**metrics, "outer_loss": loss, "outer_q": info["q"]}
 
 
 def omd_update(agent: Agent, state: AgentState, batch: Batch, key: jax.Array):

@@ -15,6 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from omd import columns  # noqa: E402
+
 PANELS = (  # column, label, y scale
     ("eval_return", "evaluation return", "linear"),
     ("q_sa", "Q(s, a) on replay", "symlog"),
@@ -51,9 +53,10 @@ def plot(folders: list[str], out: str, labels: list[str] | None = None, caption:
         for row, (key, name, scale) in enumerate(PANELS):
             ax = axes[row, col]
             for seed, df in runs.items():
-                # probes written before real_bellman_error existed: OMD's loss_T is that error after the inner step
-                column = key if key in df or key != "real_bellman_error" else "loss_T"
-                if column in df:  # probes written before a key existed lack it
+                # probes written before real_bellman_error existed: OMD's outer loss (loss_T in probes written
+                # before the shared vocabulary, omd.columns) is that error after the inner step
+                column = key if key in df or key != "real_bellman_error" else columns.find(df.columns, "outer_loss")
+                if column is not None and column in df:  # probes written before a key existed lack it
                     ax.plot(df["step"] / 1e3, df[column], lw=0.8, label=str(seed))
             present = [df[key] for df in runs.values() if key in df]
             if present and all(col.isna().all() for col in present):

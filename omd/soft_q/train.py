@@ -15,7 +15,7 @@ where all seeds share it):
   ``eval_episodes`` episodes) at step 0, every ``eval_interval`` steps and after the last step;
 - ``train/episode``, ``train/episode_return`` (the mean of the episodes finished since the last
   row, NaN if none), ``train/duration`` (seconds since the start), the update metrics'
-  means (``train/<METRIC_KEYS>``) and ``train/steps_per_second`` (per seed) every ``log_interval``
+  means (``train/<METRIC_KEYS[algo]>``) and ``train/steps_per_second`` (per seed) every ``log_interval``
   steps and at the last, once updates have begun (earlier episodes roll into the first row, as
   the original's).
 
@@ -40,7 +40,7 @@ import numpy as np
 from omd import devices, guard
 from omd.logging import StepTimer
 from omd.soft_q.training import Loop, boundaries, state_from_host, state_to_host
-from omd.soft_q.updates import METRIC_KEYS
+from omd.soft_q.updates import METRIC_KEYS, MODEL_LOSS
 
 ProgressFn = Callable[[int, dict[str, Any]], None]
 
@@ -53,17 +53,24 @@ def start(loop: Loop, seeds: list[int], resume: dict[str, Any] | None):
         return state, {"step": 0, "num_evals": 0, "elapsed": 0.0}, None, []
     template = jax.eval_shape(jax.vmap(loop.init), keys)
     state = devices.shard_seeds(state_from_host(template, resume["state"]), len(seeds))
-    pending = {k: np.asarray(v) for k, v in resume["pending"].items()} or None
+    pending = current_names({k: np.asarray(v) for k, v in resume["pending"].items()}, loop.config.algo) or None
     return state, dict(resume["counters"]), pending, list(np.asarray(resume["eval_returns"]))
 
 
-def train_metrics(sums: dict[str, np.ndarray], episodes: np.ndarray, rate: float, duration: float) -> dict:
-    """A train report from the metric sums since the last one (one entry per seed)."""
+def current_names(pending: dict[str, np.ndarray], algo: str) -> dict[str, np.ndarray]:
+    """A snapshot's metric sums under this code's names: snapshots taken before the shared vocabulary
+    (omd.columns) sum the model's loss as ``loss_T``, which a resumed run adds to ``MODEL_LOSS[algo]``'s."""
+    return {MODEL_LOSS[algo] if k == "loss_T" else k: v for k, v in pending.items()}
+
+
+def train_metrics(sums: dict[str, np.ndarray], episodes: np.ndarray, rate: float, duration: float,
+                  algo: str) -> dict:
+    """A train report from ``algo``'s metric sums since the last one (one entry per seed)."""
     updates = np.maximum(sums["num_updates"], 1)
     finished = sums["num_episodes"]
     episode_return = np.where(finished > 0, sums["return_sum"] / np.maximum(finished, 1), np.nan)
     return {"train/episode": episodes, "train/episode_return": episode_return, "train/duration": duration,
-            **{f"train/{k}": sums[k] / updates for k in METRIC_KEYS}, "train/steps_per_second": rate}
+            **{f"train/{k}": sums[k] / updates for k in METRIC_KEYS[algo]}, "train/steps_per_second": rate}
 
 
 def train(loop: Loop, seeds: list[int], progress_fn: ProgressFn | None = None,
@@ -113,7 +120,8 @@ def train(loop: Loop, seeds: list[int], progress_fn: ProgressFn | None = None,
             on_steps(t1 - t0)
         if (t1 % config.log_interval == 0 or t1 == n) and pending["num_updates"].max() > 0:
             rate = timer.rate(t1)
-            progress_fn(t1, train_metrics(pending, jax.device_get(state.episodes), rate, time.perf_counter() - begin))
+            progress_fn(t1, train_metrics(pending, jax.device_get(state.episodes), rate, time.perf_counter() - begin,
+                                           config.algo))
             pending = None
         stopping = should_stop is not None and should_stop()
         if checkpoint_fn is not None and t1 < n and (

@@ -70,10 +70,10 @@ def example_transition(obs_dim: int) -> dict[str, jax.Array]:
     }
 
 
-def empty_sums() -> dict[str, jax.Array]:
-    """Per-chunk metric sums: update metrics, their count, finished-episode returns and count."""
+def empty_sums(algo: str) -> dict[str, jax.Array]:
+    """Per-chunk metric sums: ``algo``'s update metrics, their count, finished-episode returns and count."""
     zero = jnp.zeros((), jnp.float32)
-    return {**{k: zero for k in METRIC_KEYS}, "num_updates": zero, "return_sum": zero, "num_episodes": zero}
+    return {**{k: zero for k in METRIC_KEYS[algo]}, "num_updates": zero, "return_sum": zero, "num_episodes": zero}
 
 
 def make_loop(config: SoftQConfig) -> Loop:
@@ -95,7 +95,7 @@ def make_loop(config: SoftQConfig) -> Loop:
             state, step_sums = step(state, t)
             return state, jax.tree.map(jnp.add, sums, step_sums)
 
-        return jax.lax.fori_loop(t0, t1, body, (state, empty_sums()))
+        return jax.lax.fori_loop(t0, t1, body, (state, empty_sums(config.algo)))
 
     def evaluate_state(state: RunState, index: Any) -> jax.Array:
         key = jax.random.fold_in(state.eval_key, index)
@@ -149,7 +149,7 @@ def make_step(config: SoftQConfig, env: classic.ClassicEnv, agent: agent_lib.Age
         return state, {k: v.astype(jnp.float32) for k, v in metrics.items()}
 
     def no_update(state: agent_lib.AgentState) -> tuple[agent_lib.AgentState, dict]:
-        return state, {k: jnp.zeros((), jnp.float32) for k in METRIC_KEYS}
+        return state, {k: jnp.zeros((), jnp.float32) for k in METRIC_KEYS[config.algo]}
 
     def step(state: RunState, t: Any) -> tuple[RunState, dict]:
         key, key_act, key_explore, key_random, key_env, key_update = jax.random.split(state.key, 6)

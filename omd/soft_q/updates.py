@@ -9,7 +9,7 @@
 - ``vep``: model steps matching random value functions of real and predicted
   next states, then value steps on model predictions.
 
-Every update returns ``(state, metrics)`` with the same metric keys.
+Every update returns ``(state, metrics)`` with the metric keys ``METRIC_KEYS[algo]``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,14 @@ from omd.soft_q import losses, networks
 from omd.soft_q.agent import Agent, AgentState, value_steps
 from omd.train_state import TrainState
 
-METRIC_KEYS = ("vals_Q", "loss_Q", "grad_norm_Q", "entropy_Q", "loss_T", "next_obs_nll", "next_obs_mse")
+# Each agent's metrics, in train.csv's column order. The fifth is the model's loss, named for what it is
+# (omd.columns): OMD's outer loss (the real-data Bellman error its implicit gradient minimises), MLE's and
+# VEP's model-fit loss. Runs before that vocabulary called both loss_T, in the same column.
+MODEL_LOSS = {"omd": "outer_loss", "mle": "model_loss", "vep": "model_loss"}
+METRIC_KEYS: dict[str, tuple[str, ...]] = {
+    algo: ("vals_Q", "loss_Q", "grad_norm_Q", "entropy_Q", loss, "next_obs_nll", "next_obs_mse")
+    for algo, loss in MODEL_LOSS.items()
+}
 
 
 def sample_batch(agent: Agent, buf: replay.ReplayBuffer, key: jax.Array) -> losses.Batch:
@@ -51,7 +58,7 @@ def _model_noise(agent: Agent, key: jax.Array, batch: losses.Batch) -> jax.Array
 
 def omd_model_grad(agent: Agent, state: AgentState, batch: losses.Batch, key: jax.Array,
                    solve: Callable | None = None) -> tuple[Any, TrainState, dict[str, jax.Array]]:
-    """The model gradient of the outer loss, the solved value state and metrics (``loss_T`` the outer loss).
+    """The model gradient of the outer loss, the solved value state and metrics (``outer_loss`` the outer loss).
 
     The inner solve starts from ``state.q`` (as ``omd_update`` prepared it: warm or fresh
     parameters, kept or reset Adam statistics) and the model is ``state.model``; ``key``
@@ -98,7 +105,7 @@ def omd_model_grad(agent: Agent, state: AgentState, batch: losses.Batch, key: ja
         return loss, (solved, metrics)
 
     (loss, (solved, metrics)), grads = jax.value_and_grad(outer, has_aux=True)(state.model.params)
-    return grads, solved, {**metrics, "loss_T": loss}
+    return grads, solved, {**metrics, "outer_loss": loss}
 
 
 def _mix_gradient(omd_grads: Any, other_grads: Any, c: float) -> Any:
@@ -183,7 +190,7 @@ def _model_fit_update(model_loss: Callable) -> Callable:
             (loss, errors), grads = jax.value_and_grad(model_loss, argnums=2, has_aux=True)(
                 agent, state, model.params, batch, _model_noise(agent, key_n, batch)
             )
-            return model.apply_gradients(grads=grads), {"loss_T": loss, **errors}
+            return model.apply_gradients(grads=grads), {"model_loss": loss, **errors}
 
         model, model_metrics = repeat(model_step, state.model, key_model, cfg.outer_steps)
 

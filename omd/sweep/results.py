@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from omd import columns
 from omd.sweep import archive, spec
 
 AGENT_KEYS = ("agent_type", "config.algo", "algo")
@@ -73,6 +74,13 @@ def final_value(df: pd.DataFrame | None, col: str, window: int) -> float:
     return float(vals.iloc[-window:].mean()) if len(vals) else math.nan
 
 
+def _read(suite, job_dir: str, seed: int, source: str, ps: PlotSpec) -> pd.DataFrame | None:
+    """One seed's curve with the plotted metric and table columns under the names the spec gives, also
+    where the run wrote a legacy name (``omd.columns``)."""
+    curve = suite.curve(job_dir, seed, source)
+    return None if curve is None else columns.with_canonical(curve, [ps.metric, *(col for col, _ in ps.table)])
+
+
 def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying, kept=None) -> pd.DataFrame:
     """One row per (job, seed): its cell, state, final values, and its curve (``curve`` column)."""
     rows = []
@@ -80,7 +88,7 @@ def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying
         suite = suite_of[job.main]
         job_dir = suite.run_dir((archive.done_in(layout, kept, job.name) or layout).out_dir(job.name), job.flag_dict)
         for seed in list(job.seeds) or suite.seeds_found(job_dir) or [None]:
-            curve = None if seed is None else suite.curve(job_dir, seed, ps.source)
+            curve = None if seed is None else _read(suite, job_dir, seed, ps.source, ps)
             ok = curve is not None and ps.metric in curve.columns
             row = {"job": job.name, "config": repr(job.config_key()), "seed": -1 if seed is None else seed,
                    "series": series_label(job, ps, varying), "x": flag_value(job, ps.x, scripts),
@@ -91,7 +99,7 @@ def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying
                    "interval": _number(flag_value(job, suite.eval_flag, scripts)),
                    "curve": curve, "final": final_value(curve, ps.metric, ps.final_window)}
             for col, src in ps.table:
-                other = curve if src == ps.source or seed is None else suite.curve(job_dir, seed, src)
+                other = curve if src == ps.source or seed is None else _read(suite, job_dir, seed, src, ps)
                 row[col] = final_value(other, col, ps.final_window)
             rows.append(row)
     runs = pd.DataFrame(rows)
