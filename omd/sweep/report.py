@@ -88,6 +88,8 @@ def plot_final(table, ps: results.PlotSpec, title: str):
     metric = f"final_{ps.metric}"
     numeric = not ps.categorical_x and all(results.is_number(v) for v in table["x"])
     cats = list(dict.fromkeys(table["x"]))
+    if all(results.is_number(v) for v in cats):  # evenly spaced, but in numeric order whatever the grid's
+        cats.sort(key=float)
     for label, rows in table.groupby("series", sort=False):
         xs = [float(v) for v in rows["x"]] if numeric else [cats.index(v) for v in rows["x"]]
         ax.errorbar(xs, rows[metric], yerr=rows[f"{metric}_se"].fillna(0.0), marker="o",
