@@ -80,6 +80,27 @@ def plot(series: dict[str, list[str]], column: str, out: str, log: bool = False,
     save_figure(fig, out)
 
 
+def parse_series(parser: argparse.ArgumentParser, items: list[str]) -> dict[str, list[str]]:
+    """``LABEL=FOLDER`` arguments as {label: [folder patterns]}, a repeated label adding folders."""
+    series: dict[str, list[str]] = {}
+    for item in items:
+        label, sep, folders = item.partition("=")
+        if not sep or not folders:
+            parser.error(f"{item!r} is not LABEL=FOLDER: give each series as a label, '=', then its folders")
+        series.setdefault(label, []).append(folders)
+    return series
+
+
+def finish(fig, ax, xlabel: str, ylabel: str, title: str, out: str) -> None:
+    """Label, grid and legend one axes, then write the figure (``save_figure``)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    save_figure(fig, out)
+
+
 def save_figure(fig, out: str) -> None:
     """Lay out, write (creating the folder) and close a matplotlib figure."""
     import matplotlib.pyplot as plt
@@ -98,12 +119,7 @@ def main() -> None:
     parser.add_argument("--log", action="store_true", help="logarithmic y axis")
     parser.add_argument("--title", default="", help="figure title")
     args = parser.parse_args()
-    series = {}
-    for item in args.series:
-        label, sep, folders = item.partition("=")
-        if not sep or not folders:
-            parser.error(f"{item!r} is not LABEL=FOLDER: give each series as a label, '=', then its folders")
-        series.setdefault(label, []).append(folders)
+    series = parse_series(parser, args.series)
     try:
         plot(series, args.column, args.out, args.log, args.title)
     except (FileNotFoundError, ValueError) as err:

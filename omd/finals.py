@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from omd import outcomes
-from omd.curves import save_figure
+from omd.curves import finish, parse_series
 
 
 def _x_of(folder: str, key: str, given: str) -> float:
@@ -62,12 +62,7 @@ def plot(table: pd.DataFrame, key: str, out: str, title: str = "") -> None:
         pos = [xs.index(x) for x in rows["x"]]
         ax.errorbar(pos, rows["mean"], yerr=rows["se"].fillna(0), marker="o", capsize=3, label=label)
     ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs])
-    ax.set_xlabel(key)
-    ax.set_ylabel("final return (mean ± s.e. over seeds)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    save_figure(fig, out)
+    finish(fig, ax, key, "final return (mean ± s.e. over seeds)", title, out)
 
 
 def main() -> None:
@@ -77,12 +72,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="output image path (.png)")
     parser.add_argument("--title", default="", help="figure title")
     args = parser.parse_args()
-    series: dict[str, list[str]] = {}
-    for item in args.series:
-        label, sep, folders = item.partition("=")
-        if not sep or not folders:
-            parser.error(f"{item!r} is not LABEL=FOLDER: give each series as a label, '=', then its folders")
-        series.setdefault(label, []).append(folders)
+    series = parse_series(parser, args.series)
     try:
         table = points(series, args.x)
         plot(table, args.x, args.out, args.title)

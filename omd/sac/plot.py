@@ -9,7 +9,7 @@ import argparse
 
 import numpy as np
 
-from omd.curves import save_figure
+from omd.curves import finish
 from omd.sweep.suites import MUJOCO
 
 
@@ -37,12 +37,7 @@ def plot(runs: dict[str, str], out: str, title: str = "") -> None:
         ax.plot(steps, mean, label=f"{label} ({len(curves)} seed{'s' if len(curves) > 1 else ''})")
         if len(curves) > 1:
             ax.fill_between(steps, mean - returns.std(0), mean + returns.std(0), alpha=0.2)
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel("average evaluation return")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    save_figure(fig, out)
+    finish(fig, ax, "environment steps", "average evaluation return", title, out)
 
 
 def main() -> None:
