@@ -126,7 +126,7 @@ def _main(args, read_flags) -> int:
         raise spec.SweepError(f"--only {args.only!r} matches no job of {sw.path}")
     root = args.root or os.path.join("runs", sw.basename)
     layout = state.Layout(root)
-    kept = state.Layout(args.results or archive.default_root(sw.basename))
+    kept = state.Layout(args.results or os.path.join("results", sw.basename))
     if args.status:
         print_status(statuses(layout, jobs, kept))
         return 0
