@@ -112,17 +112,6 @@ def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying
     return runs
 
 
-def mean_se(values: Sequence[float]) -> tuple[float, float, int]:
-    """Mean, standard error (NaN for one value) and count of the values that are not NaN."""
-    v = pd.Series(values, dtype=float).dropna()
-    return float(v.mean()), float(v.sem()), len(v)
-
-
-def median(values: Sequence[float]) -> float:
-    """Shown beside the mean because one diverged seed can carry a mean by orders of magnitude."""
-    return float(pd.Series(values, dtype=float).median())
-
-
 def mean_curve(curves: Sequence[pd.DataFrame], col: str) -> pd.DataFrame:
     """Mean ± SE over seeds at the steps every seed logged."""
     table = pd.concat([c.groupby("step")[col].mean() for c in curves], axis=1, join="inner")
@@ -145,11 +134,12 @@ def aggregate(runs: pd.DataFrame, ps: PlotSpec) -> tuple[pd.DataFrame, dict]:
     for _, cell in runs.groupby(["series", runs["x"].map(repr)], sort=False):
         label, x = cell["series"].iloc[0], cell["x"].iloc[0]
         ok = cell[cell["state"] == "complete"]
-        m, se, n = mean_se(ok["final"])
-        row = {"series": label, "x": x, "seeds": n, "expected": len(cell), metric: m, f"{metric}_se": se,
-               f"{metric}_median": median(ok["final"])}
+        final = ok["final"].astype(float).dropna()
+        # the median beside the mean, as one diverged seed can carry a mean by orders of magnitude
+        row = {"series": label, "x": x, "seeds": len(final), "expected": len(cell), metric: final.mean(),
+               f"{metric}_se": final.sem(), f"{metric}_median": final.median()}
         for col, _ in ps.table:
-            row[col], row[f"{col}_se"], _ = mean_se(ok[col])
+            row[col], row[f"{col}_se"] = ok[col].astype(float).mean(), ok[col].astype(float).sem()
         row["missing_or_partial"] = _not_complete(cell)
         rows.append(row)
         if len(ok):
