@@ -75,8 +75,7 @@ def final_value(df: pd.DataFrame | None, col: str, window: int) -> float:
 
 
 def _read(suite, job_dir: str, seed: int, source: str, ps: PlotSpec) -> pd.DataFrame | None:
-    """One seed's curve with the plotted metric and table columns under the names the spec gives, also
-    where the run wrote a legacy name (``omd.columns``)."""
+    """One seed's curve, its columns renamed from legacy names (``omd.columns``) to the spec's."""
     curve = suite.curve(job_dir, seed, source)
     return None if curve is None else columns.with_canonical(curve, [ps.metric, *(col for col, _ in ps.table)])
 
@@ -120,8 +119,7 @@ def mean_curve(curves: Sequence[pd.DataFrame], col: str) -> pd.DataFrame:
 
 
 def _not_complete(cell: pd.DataFrame) -> str:
-    """'seeds 0, 1: missing (no output); seed 2: partial (...)': seeds that share a reason are
-    listed once, so a cell whose 10 seeds have not run takes one line."""
+    """'seeds 0, 1: missing (no output); seed 2: partial (...)': one entry per reason."""
     bad = cell[cell["state"] != "complete"]
     why = bad["state"] + " (" + bad["note"] + ")"
     return "; ".join(f"seed{'s' if len(g) > 1 else ''} {', '.join(map(str, g['seed']))}: {reason}"
