@@ -52,7 +52,7 @@ def _save(fig, out: str, stem: str) -> list[str]:
 
 def plot_curves(curves, ps: results.PlotSpec, title: str):
     xs = sorted({x for _, x in curves}, key=lambda v: results.sort_key(pd.Series([v])).iloc[0])
-    labels = list(dict.fromkeys(label for label, _ in sorted(curves, key=lambda k: k[0])))
+    labels = sorted({label for label, _ in curves})
     ncol = min(len(xs), 3)
     nrow = math.ceil(len(xs) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False,
