@@ -488,15 +488,22 @@ def test_slurm_without_sbatch_says_so(project, capfd, monkeypatch):
 # ---------------------------------------------------------------- results
 
 def test_mean_and_standard_error():
-    m, se, n = results.mean_se([1.0, 2.0, 6.0, math.nan])
-    assert (m, n) == (3.0, 3) and se == pytest.approx(np.std([1, 2, 6], ddof=1) / math.sqrt(3))
-    assert results.median([1.0, 2.0, 600.0, math.nan]) == 2.0  # one runaway seed: mean 201
-    assert math.isnan(results.median([math.nan]))
     a = pd.DataFrame({"step": [1, 2, 3], "r": [0.0, 1.0, 2.0]})
     b = pd.DataFrame({"step": [1, 2], "r": [2.0, 3.0]})
     c = results.mean_curve([a, b], "r")
     assert list(c["step"]) == [1, 2] and list(c["mean"]) == [1.0, 2.0]
     assert list(c["se"]) == pytest.approx([1.0, 1.0])
+    # per cell: complete runs only, NaN left out, and the median beside the mean
+    runs = pd.DataFrame({"series": "s", "x": [1] * 4 + [2] * 4 + [3], "seed": [0, 1, 2, 3] * 2 + [0],
+                         "final": [1.0, 2.0, 6.0, math.nan, 1.0, 2.0, 600.0, 7.0, math.nan],
+                         "state": ["complete"] * 7 + ["missing", "complete"], "note": [""] * 7 + ["x", ""],
+                         "curve": [a] * 9})
+    table, _ = results.aggregate(runs, results.PlotSpec(agent=None, x="x", metric="r"))
+    one, two, three = (table.iloc[i] for i in range(3))
+    assert (one["final_r"], one["seeds"], one["expected"]) == (3.0, 3, 4)
+    assert one["final_r_se"] == pytest.approx(np.std([1, 2, 6], ddof=1) / math.sqrt(3))
+    assert two["final_r_median"] == 2.0 and two["final_r"] == 201.0  # one runaway seed carries the mean
+    assert three["seeds"] == 0 and math.isnan(three["final_r_median"])
 
 
 def test_plot_writes_figures_and_reports_missing_and_partial(project, capfd):

@@ -1,13 +1,8 @@
-"""Checks a sweep's jobs against their entry scripts' flags, in this process, before anything runs.
-
-The flags come from ``read_flags(script) -> Script``, which ``runner.py`` (an entry script, where
-absl belongs) supplies; this module only asks each flag for its ``name``, ``default``, ``boolean``
-and ``parser.parse``. A job is refused for a flag the script lacks (with the closest name), a value
-the flag's parser rejects (types, enums, bounds), a ``--config.x`` override the ml_collections
-config lacks or types differently, and, where the script exposes ``config_from_flags(values)``, a
-setting its typed config refuses (ranges, combinations): the same check the script does before any
-compute.
-"""
+"""Checks a sweep's jobs against their entry scripts' flags, in this process, before anything runs:
+flag names (with the closest name), values (the flag's own parser), ``--config.x`` overrides against
+the ml_collections config, and, where the script exposes ``config_from_flags(values)``, its typed
+config's checks. The flags come from ``read_flags(script) -> Script``, supplied by ``runner.py``
+(an entry script, where absl belongs)."""
 
 from __future__ import annotations
 
@@ -39,37 +34,33 @@ def _is_config(flag) -> bool:
     return hasattr(flag.value, "keys")  # an ml_collections config flag holds a ConfigDict
 
 
+def _parses(kind, text: str) -> bool:
+    try:
+        kind(text)
+        return True
+    except ValueError:
+        return False
+
+
 def _check_config_override(cfg, path: str, value) -> None:
-    node, parts = cfg, path.split(".")
+    current, parts = cfg, path.split(".")
     for i, part in enumerate(parts):
-        if not hasattr(node, "keys") or part not in node:
-            close = difflib.get_close_matches(part, list(node.keys()) if hasattr(node, "keys") else [], n=1)
+        if not hasattr(current, "keys") or part not in current:
+            close = difflib.get_close_matches(part, list(current.keys()) if hasattr(current, "keys") else [], n=1)
             raise ValueError(f"the config has no field {'.'.join(parts[:i + 1])!r}"
                              + (f" (did you mean {'.'.join(parts[:i] + close)!r}?)" if close else ""))
-        if i < len(parts) - 1:
-            node = node[part]
-    current = node[parts[-1]]
+        current = current[part]
     if current is None or value is None:
         return  # placeholders (None by default) take any value of their declared type
-    kind = type(current).__name__
-    if isinstance(value, str) and not isinstance(current, str):
-        if isinstance(current, bool) and value.lower() in ("true", "false"):
-            return
-        if isinstance(current, (int, float)) and not isinstance(current, bool):
-            try:
-                type(current)(value)
-                return
-            except ValueError:
-                pass
-        raise ValueError(f"field {path!r} is {kind}, got {value!r}")
-    if isinstance(current, bool) != isinstance(value, bool):
-        raise ValueError(f"field {path!r} is {kind}, got {value!r}")
-    if isinstance(current, float) and isinstance(value, (int, float)):
-        return
-    if isinstance(current, (tuple, list)) and isinstance(value, (tuple, list)):
-        return
-    if not isinstance(value, type(current)):
-        raise ValueError(f"field {path!r} is {kind}, got {value!r}")
+    if isinstance(value, str) and not isinstance(current, str):  # as given on a command line
+        ok = (value.lower() in ("true", "false") if isinstance(current, bool)
+              else isinstance(current, (int, float)) and _parses(type(current), value))
+    else:
+        ok = isinstance(current, bool) == isinstance(value, bool) and (
+            isinstance(value, type(current)) or isinstance(current, float) and isinstance(value, (int, float))
+            or isinstance(current, (tuple, list)) and isinstance(value, (tuple, list)))
+    if not ok:
+        raise ValueError(f"field {path!r} is {type(current).__name__}, got {value!r}")
 
 
 def job_problems(script: Script, job) -> list[str]:
@@ -121,20 +112,13 @@ def job_problems(script: Script, job) -> list[str]:
     return [f"{p}; job {job.name!r}" for p in out]
 
 
-def not_found(script: str) -> FlagError | None:
-    if os.path.isfile(script):
-        return None
-    return FlagError(f"entry script {script!r} not found (paths in '_main' are relative to "
-                     "the folder the runner is started from, normally the repository root)")
-
-
 def check(sweep_path: str, jobs, read_flags: Callable[[str], Script]) -> dict[str, Script]:
     """Validates every job; raises FlagError listing the bad flags. Returns each script's flags."""
     scripts = {}
     for main in dict.fromkeys(j.main for j in jobs):
-        missing = not_found(main)
-        if missing:
-            raise missing
+        if not os.path.isfile(main):
+            raise FlagError(f"entry script {main!r} not found (paths in '_main' are relative to "
+                            "the folder the runner is started from, normally the repository root)")
         scripts[main] = read_flags(main)
     problems = []
     for j in jobs:

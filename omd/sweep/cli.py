@@ -126,7 +126,7 @@ def _main(args, read_flags) -> int:
         raise spec.SweepError(f"--only {args.only!r} matches no job of {sw.path}")
     root = args.root or os.path.join("runs", sw.basename)
     layout = state.Layout(root)
-    kept = state.Layout(args.results or archive.default_root(sw.basename))
+    kept = state.Layout(args.results or os.path.join("results", sw.basename))
     if args.status:
         print_status(statuses(layout, jobs, kept))
         return 0
@@ -135,13 +135,12 @@ def _main(args, read_flags) -> int:
         print(f"copied {len(copied)} done jobs of {len(jobs)} to {kept.root}/ (commit it)")
         return 0
     scripts = {}
-    if args.plot and not args.no_validate:
-        try:  # flag defaults tell the budget a complete run reaches
-            scripts = checks.check(sw.path, jobs, read_flags)
-        except checks.FlagError as e:
-            print(f"warning: {e}\n(partial runs are then judged against their siblings)", file=sys.stderr)
-    elif not args.no_validate:
-        scripts = checks.check(sw.path, jobs, read_flags)
+    try:  # for --plot, flag defaults tell the budget a complete run reaches
+        scripts = {} if args.no_validate else checks.check(sw.path, jobs, read_flags)
+    except checks.FlagError as e:
+        if not args.plot:
+            raise
+        print(f"warning: {e}\n(partial runs are then judged against their siblings)", file=sys.stderr)
     suite_of = {j.main: suites.for_script(j.main, scripts[j.main].flags if j.main in scripts else None) for j in jobs}
     if args.plot:
         from omd.sweep import report  # pylint: disable=import-outside-toplevel  (matplotlib only here)

@@ -1,12 +1,6 @@
-"""Disjoint sets of CPU cores for jobs that run side by side on one machine.
-
-XLA:CPU gives each process a thread per core it may run on, so W unpinned jobs on C cores run
-W x C compute threads that preempt one another. Pinned to C / W cores each, every job sizes its
-thread pool (and ``omd.devices``' one-device-per-core split) to its own share, which runs
-faster in total (``docs/results/performance.md``).
-
-Stdlib only: the wrapper imports it without loading JAX.
-"""
+"""Disjoint sets of CPU cores for jobs that run side by side on one machine: XLA:CPU gives each
+process a thread per core it may use, so W unpinned jobs on C cores would run W x C threads
+(``docs/results/performance.md``). Stdlib only: the wrapper imports it without loading JAX."""
 
 from __future__ import annotations
 
@@ -25,10 +19,7 @@ def usable() -> list[int]:
 
 
 def split(cores: Sequence[int], n: int) -> list[list[int]] | None:
-    """``n`` disjoint blocks of ``cores``, sizes differing by at most one.
-
-    ``None`` when there is nothing to split: one job, or more jobs than cores.
-    """
+    """``n`` disjoint blocks of ``cores``, sizes differing by at most one; None for one job or more jobs than cores."""
     if n < 2 or n > len(cores):
         return None
     size, extra = divmod(len(cores), n)
@@ -36,12 +27,10 @@ def split(cores: Sequence[int], n: int) -> list[list[int]] | None:
     return [list(cores[a:b]) for a, b in zip(starts, starts[1:])]
 
 
-def overlays(n: int, cores: Sequence[int] | None = None) -> list[dict[str, str]]:
+def overlays(n: int) -> list[dict[str, str]]:
     """One environment overlay per job: ``{ENV: "0,1"}``, or ``{}`` for every job when not split."""
-    blocks = split(usable() if cores is None else cores, n)
-    if blocks is None:
-        return [{} for _ in range(n)]
-    return [{ENV: ",".join(map(str, block))} for block in blocks]
+    blocks = split(usable(), n)
+    return [{ENV: ",".join(map(str, block))} for block in blocks] if blocks else [{} for _ in range(n)]
 
 
 def pin_from_env() -> None:

@@ -1,8 +1,6 @@
-"""Runs jobs on this machine: a pool of slots, each job in its own wrapper process.
-
-A slot is a GPU (``CUDA_VISIBLE_DEVICES``; ``--jobs_per_gpu`` slots per GPU, JAX's preallocation off
-so they share it) or, without GPUs, a disjoint share of the cores (``omd.sweep.cpus``).
-"""
+"""Runs jobs on this machine: a pool of slots, each job in its own wrapper process; a slot is a GPU
+(``--jobs_per_gpu`` slots per GPU, JAX's preallocation off so they share it) or, without GPUs, a
+disjoint share of the cores (``omd.sweep.cpus``)."""
 
 from __future__ import annotations
 
@@ -46,11 +44,9 @@ def _interrupt(_signum, _frame):
 
 def run(spec_paths: list[str], workers: int | None = None, jobs_per_gpu: int = 1,
         on_exit: Callable[[str], Any] | None = None) -> dict[str, int]:
-    """Runs every spec in order; returns the exit code per spec path. ``on_exit(path)`` runs as each job ends.
-
-    Ctrl-C or SIGTERM (e.g. the runner itself killed by a scheduler) starts no further job and
-    stops the running ones; their wrappers record them as failed before this returns.
-    """
+    """Runs every spec in order; returns the exit code per spec path, calling ``on_exit(path)`` as each
+    job ends. Ctrl-C or SIGTERM stops the running jobs (their wrappers record them as failed) and
+    starts no further one."""
     free, todo = slots(workers, jobs_per_gpu, visible_gpus()), list(reversed(spec_paths))
     running: dict[subprocess.Popen, tuple[str, dict]] = {}
     results: dict[str, int] = {}

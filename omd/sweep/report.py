@@ -22,11 +22,8 @@ def _fmt(v, se=None) -> str:
         return "–"
     if not isinstance(v, float):
         return str(v)
-    digits = ".3g" if abs(v) < 1e-2 or abs(v) >= 1e4 else ".4g"
-    s = format(v, digits)
-    if se is not None and not (isinstance(se, float) and math.isnan(se)):
-        s += " ± " + format(se, ".2g")
-    return s
+    s = format(v, ".3g" if abs(v) < 1e-2 or abs(v) >= 1e4 else ".4g")
+    return s if se is None or (isinstance(se, float) and math.isnan(se)) else f"{s} ± {se:.2g}"
 
 
 def markdown(table, ps: results.PlotSpec) -> str:
@@ -55,13 +52,12 @@ def _save(fig, out: str, stem: str) -> list[str]:
 
 def plot_curves(curves, ps: results.PlotSpec, title: str):
     xs = sorted({x for _, x in curves}, key=lambda v: results.sort_key(pd.Series([v])).iloc[0])
-    labels = list(dict.fromkeys(label for label, _ in sorted(curves, key=lambda k: k[0])))
+    labels = sorted({label for label, _ in curves})
     ncol = min(len(xs), 3)
     nrow = math.ceil(len(xs) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False,
                              sharey=True)
-    for i, x in enumerate(xs):
-        ax = axes[i // ncol][i % ncol]
+    for ax, x in zip(axes.flat, xs):
         for j, label in enumerate(labels):  # one colour per series across the panels
             c = curves.get((label, x))
             if c is not None:  # the band is empty (NaN) for a single seed
@@ -74,8 +70,8 @@ def plot_curves(curves, ps: results.PlotSpec, title: str):
         ax.set_yscale(ps.yscale)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    for i in range(len(xs), nrow * ncol):
-        axes[i // ncol][i % ncol].axis("off")
+    for ax in axes.flat[len(xs):]:
+        ax.axis("off")
     for row in axes:
         row[0].set_ylabel(ps.ylabel or ps.metric.replace("_", " "))
     fig.suptitle(f"{title}: mean ± standard error over seeds")

@@ -75,8 +75,7 @@ def final_value(df: pd.DataFrame | None, col: str, window: int) -> float:
 
 
 def _read(suite, job_dir: str, seed: int, source: str, ps: PlotSpec) -> pd.DataFrame | None:
-    """One seed's curve with the plotted metric and table columns under the names the spec gives, also
-    where the run wrote a legacy name (``omd.columns``)."""
+    """One seed's curve, its columns renamed from legacy names (``omd.columns``) to the spec's."""
     curve = suite.curve(job_dir, seed, source)
     return None if curve is None else columns.with_canonical(curve, [ps.metric, *(col for col, _ in ps.table)])
 
@@ -112,17 +111,6 @@ def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying
     return runs
 
 
-def mean_se(values: Sequence[float]) -> tuple[float, float, int]:
-    """Mean, standard error (NaN for one value) and count of the values that are not NaN."""
-    v = pd.Series(values, dtype=float).dropna()
-    return float(v.mean()), float(v.sem()), len(v)
-
-
-def median(values: Sequence[float]) -> float:
-    """Shown beside the mean because one diverged seed can carry a mean by orders of magnitude."""
-    return float(pd.Series(values, dtype=float).median())
-
-
 def mean_curve(curves: Sequence[pd.DataFrame], col: str) -> pd.DataFrame:
     """Mean ± SE over seeds at the steps every seed logged."""
     table = pd.concat([c.groupby("step")[col].mean() for c in curves], axis=1, join="inner")
@@ -131,8 +119,7 @@ def mean_curve(curves: Sequence[pd.DataFrame], col: str) -> pd.DataFrame:
 
 
 def _not_complete(cell: pd.DataFrame) -> str:
-    """'seeds 0, 1: missing (no output); seed 2: partial (...)': seeds that share a reason are
-    listed once, so a cell whose 10 seeds have not run takes one line."""
+    """'seeds 0, 1: missing (no output); seed 2: partial (...)': one entry per reason."""
     bad = cell[cell["state"] != "complete"]
     why = bad["state"] + " (" + bad["note"] + ")"
     return "; ".join(f"seed{'s' if len(g) > 1 else ''} {', '.join(map(str, g['seed']))}: {reason}"
@@ -145,11 +132,12 @@ def aggregate(runs: pd.DataFrame, ps: PlotSpec) -> tuple[pd.DataFrame, dict]:
     for _, cell in runs.groupby(["series", runs["x"].map(repr)], sort=False):
         label, x = cell["series"].iloc[0], cell["x"].iloc[0]
         ok = cell[cell["state"] == "complete"]
-        m, se, n = mean_se(ok["final"])
-        row = {"series": label, "x": x, "seeds": n, "expected": len(cell), metric: m, f"{metric}_se": se,
-               f"{metric}_median": median(ok["final"])}
+        final = ok["final"].astype(float).dropna()
+        # the median beside the mean, as one diverged seed can carry a mean by orders of magnitude
+        row = {"series": label, "x": x, "seeds": len(final), "expected": len(cell), metric: final.mean(),
+               f"{metric}_se": final.sem(), f"{metric}_median": final.median()}
         for col, _ in ps.table:
-            row[col], row[f"{col}_se"], _ = mean_se(ok[col])
+            row[col], row[f"{col}_se"] = ok[col].astype(float).mean(), ok[col].astype(float).sem()
         row["missing_or_partial"] = _not_complete(cell)
         rows.append(row)
         if len(ok):

@@ -15,8 +15,7 @@ SEED_KEY = "seed"
 
 
 class SweepError(ValueError):
-    """A sweep file, a job's flags or its submission cannot go ahead; the message (one line per
-    problem, no traceback) names the fix."""
+    """A sweep file, a job's flags or its submission cannot go ahead; the message names the fix."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -41,17 +41,17 @@ class Layout:
     def spec(self, name: str) -> str:
         return self._meta("jobs", f"{name}.json")
 
-    def state(self, name: str) -> str:
-        return self._meta("state", f"{name}.json")
+    def state(self, name: str, ext: str = "json") -> str:
+        return self._meta("state", f"{name}.{ext}")
 
     def history(self, name: str) -> str:
-        return self._meta("state", f"{name}.history")
+        return self.state(name, "history")
 
     def lock(self, name: str) -> str:
-        return self._meta("state", f"{name}.lock")
+        return self.state(name, "lock")
 
     def slurm_id(self, name: str) -> str:
-        return self._meta("state", f"{name}.slurm")
+        return self.state(name, "slurm")
 
     def log(self, name: str) -> str:
         return self._meta("logs", f"{name}.log")
@@ -124,20 +124,18 @@ class JobStatus:
 
 def exit_text(returncode: int | None) -> str:
     """``exit 143 (SIGTERM)``: the signal a job died of (negative) or stopped on (128 + number)."""
-    if not isinstance(returncode, int) or not (returncode < 0 or 128 < returncode < 128 + signal.NSIG):
-        return f"exit {returncode}"
-    try:
-        return f"exit {returncode} ({signal.Signals(-returncode if returncode < 0 else returncode - 128).name})"
-    except ValueError:  # a number no signal has
-        return f"exit {returncode}"
+    text = f"exit {returncode}"
+    if isinstance(returncode, int) and (returncode < 0 or 128 < returncode < 128 + signal.NSIG):
+        try:
+            text += f" ({signal.Signals(-returncode if returncode < 0 else returncode - 128).name})"
+        except ValueError:  # a number no signal has
+            pass
+    return text
 
 
 def status(layout: Layout, name: str, slurm_states: dict[str, str] | None = None) -> JobStatus:
-    """The wrapper's record combined with the scheduler's view.
-
-    ``slurm_states`` maps '<array>_<task>' to squeue's state for the tasks Slurm still holds;
-    None when squeue could not be asked (then the record is trusted).
-    """
+    """The wrapper's record combined with ``slurm_states`` ('<array>_<task>' -> squeue's state of
+    the tasks Slurm still holds; None when squeue could not be asked, then the record is trusted)."""
     st = read_json(layout.state(name)) or {}
     kind, attempt = st.get("state"), int(st.get("attempt", 0))
 

@@ -1,10 +1,6 @@
-"""Where an entry script writes, and how its per-seed curves are read.
-
-Two output layouts exist: CartPole's ``--out_dir`` holds ``<seed>/eval.csv`` (and ``train.csv``),
-MuJoCo's ``--save_dir`` holds ``<seed>.txt`` (steps, average evaluation return). A script is of the
-layout its output flag names. Whether a failed attempt resumes is not a property of the suite but
-of what it left behind (a checkpoint, see ``wrapper.py``).
-"""
+"""Where an entry script writes, and how its per-seed curves are read: CartPole's ``--out_dir`` holds
+``<seed>/eval.csv`` (and ``train.csv``), MuJoCo's ``--save_dir`` holds ``<seed>.txt`` (steps, average
+evaluation return). A script is of the layout its output flag names."""
 
 from __future__ import annotations
 
@@ -56,13 +52,11 @@ MUJOCO = Suite("save_dir", "max_steps", "eval_interval", seed_dirs=False)
 
 
 def for_script(main: str, flag_names=None) -> Suite:
-    """MuJoCo's layout for a script with ``--save_dir`` (and no ``--out_dir``), else CartPole's.
-
-    Without the script's flags (``--no_validate``) its path decides: ``mujoco/...`` is MuJoCo.
-    """
+    """MuJoCo's layout for a script with ``--save_dir`` (and no ``--out_dir``), else CartPole's; without
+    the script's flags (``--no_validate``), MuJoCo's for a script under ``mujoco/``."""
     names = set(flag_names or ())
-    if names:
-        suite = MUJOCO if "save_dir" in names and "out_dir" not in names else CARTPOLE
-        return dataclasses.replace(suite, budget_flag=suite.budget_flag if suite.budget_flag in names else None,
-                                   eval_flag=suite.eval_flag if suite.eval_flag in names else None)
-    return MUJOCO if "mujoco" in os.path.normpath(main).split(os.sep) else CARTPOLE
+    if not names:
+        return MUJOCO if "mujoco" in os.path.normpath(main).split(os.sep) else CARTPOLE
+    suite = MUJOCO if "save_dir" in names and "out_dir" not in names else CARTPOLE
+    return dataclasses.replace(suite, budget_flag=suite.budget_flag if suite.budget_flag in names else None,
+                               eval_flag=suite.eval_flag if suite.eval_flag in names else None)
