@@ -66,7 +66,8 @@ def save_agent(path: str, config: SoftQConfig, state: AgentState, step: int) -> 
 def load_agent(path: str) -> tuple[SoftQConfig, dict[str, Any]]:
     """The saved config and parameters (numpy trees, keys as in the module docstring)."""
     payload = _read(path, AGENT_FORMAT)
-    config = from_flags(payload["config"])
+    # a setting added after the file was written ran with its default then: fill it in
+    config = from_flags({**to_flags(SoftQConfig()), **payload["config"]})
     return config, {k: payload[k] for k in ("params_Q", "target_params_Q", "params_T", "params_vep", "step")}
 
 
