@@ -26,7 +26,7 @@ from omd import guard  # noqa: E402
 from omd.config import from_flags as outputs_from_flags  # noqa: E402
 from omd.outputs import WriteFailed  # noqa: E402
 from omd.soft_q import SoftQConfig, make_loop  # noqa: E402
-from omd.soft_q.config import from_flags  # noqa: E402
+from omd.soft_q.config import MODEL_ACTIVATIONS, from_flags  # noqa: E402
 from omd.soft_q.outputs import OutputConfig, UserError, eval_only, train_and_save  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -79,7 +79,7 @@ flags.DEFINE_float("mle_grad_mix", 0.0, "OMD: step the model on (1 - c) times th
 flags.DEFINE_float("target_match_mix", 0.0, "OMD: step the model on (1 - c) times the unit-norm OMD gradient plus c times the unit-norm gradient of its value targets' squared error against the real ones, mean (r_model + discount V(s'_model) - r - discount V(s'))^2 (0: the paper's OMD).")
 flags.DEFINE_boolean("clip_target", False, "Clip V(s') in every Bellman target to the soft returns the batch's real rewards allow: [min(0, r_min), max(0, r_max + alpha log |A|)] / (1 - discount).")
 flags.DEFINE_boolean("unroll_inner", False, "OMD: differentiate the inner Adam steps themselves (reverse mode) instead of the implicit identity approximation; use with --warm_opt (a reset Adam's first step is a sign step, with almost no derivative).")
-flags.DEFINE_enum("model_activation", "relu", ["relu", "leaky_relu"], "Hidden activation of the model's networks: relu (the original's) or leaky_relu (slope 0.01: a unit inactive on every input still learns).")
+flags.DEFINE_enum("model_activation", "relu", list(MODEL_ACTIVATIONS), "Hidden activation of the model's networks: relu (the original's) or leaky_relu (slope 0.01: a unit inactive on every input still learns).")
 flags.DEFINE_float("model_grad_clip", 0.0, "Clip the model gradient's global norm to this before its Adam step (0: off).")
 flags.DEFINE_boolean("tensorboard", True, "Write TensorBoard events to out_dir/<seed>/tb.")
 flags.DEFINE_boolean("overwrite", False, "Start again where out_dir/<seed> holds outputs (finished, or another run's): move them to out_dir/<seed>.old-<n> instead of refusing to start.")

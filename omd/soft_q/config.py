@@ -17,11 +17,11 @@ from omd.guard import check_range
 ALGOS = ("omd", "mle", "vep")
 IMPLICIT = ("identity", "cg")  # the implicit gradient: the paper's identity approximation, or CG (--with_inv_jac)
 
-# Library field -> CLI flag (the original cartpole/train.py names), where they differ.
 # The model's hidden activation by flag value: ReLU is the original's; with Leaky ReLU (slope 0.01) a
 # hidden unit inactive on every input still gets a gradient, so a one-unit model cannot die.
 MODEL_ACTIVATIONS = ("relu", "leaky_relu")
 
+# Library field -> CLI flag (the original cartpole/train.py names), where they differ.
 FLAG_NAMES = {
     "algo": "agent_type",
     "max_steps": "num_train_steps",
@@ -104,7 +104,7 @@ class SoftQConfig:
         Every numeric setting must be finite and in range before anything is computed.
         """
         check_choice(FLAG_NAMES["algo"], self.algo, ALGOS)
-        check_choice("model_activation", self.model_activation, tuple(MODEL_ACTIVATIONS))
+        check_choice("model_activation", self.model_activation, MODEL_ACTIVATIONS)
         if self.implicit not in IMPLICIT:
             raise ValueError(f"implicit={self.implicit!r} is not supported; choose one of {IMPLICIT} "
                              f"({flag('implicit')} selects 'cg').")
