@@ -80,6 +80,7 @@ flags.DEFINE_float("target_match_mix", 0.0, "OMD: step the model on (1 - c) time
 flags.DEFINE_boolean("clip_target", False, "Clip V(s') in every Bellman target to the soft returns the batch's real rewards allow: [min(0, r_min), max(0, r_max + alpha log |A|)] / (1 - discount).")
 flags.DEFINE_boolean("unroll_inner", False, "OMD: differentiate the inner Adam steps themselves (reverse mode) instead of the implicit identity approximation; use with --warm_opt (a reset Adam's first step is a sign step, with almost no derivative).")
 flags.DEFINE_enum("model_activation", "relu", list(MODEL_ACTIVATIONS), "Hidden activation of the model's networks: relu (the original's) or leaky_relu (slope 0.01: a unit inactive on every input still learns).")
+flags.DEFINE_boolean("model_residual", False, "The model's next-state network predicts the change s' - s, added to s (the original predicts s' itself): a one-unit model can then stay near s' = s.")
 flags.DEFINE_float("model_grad_clip", 0.0, "Clip the model gradient's global norm to this before its Adam step (0: off).")
 flags.DEFINE_boolean("tensorboard", True, "Write TensorBoard events to out_dir/<seed>/tb.")
 flags.DEFINE_boolean("overwrite", False, "Start again where out_dir/<seed> holds outputs (finished, or another run's): move them to out_dir/<seed>.old-<n> instead of refusing to start.")

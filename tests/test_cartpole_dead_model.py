@@ -5,6 +5,8 @@ The second hidden layer is a 1x1 orthogonal matrix (+-sqrt 2) with a zero bias, 
 constant and no gradient reaches its hidden layers, for any agent type. ``--model_activation
 leaky_relu`` gives such a unit a gradient (docs/results/cartpole.md, "hidden size 1")."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -94,3 +96,18 @@ def test_about_half_the_seeds_start_with_a_dead_next_state_model():
 def test_other_activations_are_refused_by_name(bad):
     with pytest.raises(ValueError, match="--model_activation"):
         SoftQConfig(model_activation=bad).validate()
+
+
+def test_residual_model_adds_its_output_to_the_state():
+    """--model_residual: the same parameters predict s + f(s, a) instead of f(s, a), Gaussian means too."""
+    obs, onehot = _inputs(5)
+    noise = jax.random.normal(jax.random.key(3), (5, 4))
+    for prob_model in (False, True):
+        plain = SoftQConfig(model_hidden_dim=1, prob_model=prob_model)
+        nets = networks.make_networks(plain, obs_dim=4, num_actions=2)
+        nets_res = networks.make_networks(dataclasses.replace(plain, model_residual=True), obs_dim=4, num_actions=2)
+        params = networks.init_model(nets, jax.random.key(4))
+        out, out_res = networks.predict(nets, params, obs, onehot, noise), networks.predict(nets_res, params, obs, onehot, noise)
+        np.testing.assert_allclose(out_res.mean - out.mean, obs, atol=1e-6)
+        np.testing.assert_allclose(out_res.next_obs - out.next_obs, obs, atol=1e-6)
+        np.testing.assert_array_equal(out_res.reward, out.reward)

@@ -111,7 +111,8 @@ def test_cli_trains_with_every_stabiliser_and_option(tmp_path):
          "200", "--batch_size", "32", "--hidden_dim", "8", "--model_hidden_dim", "2", "--eval_frequency", "200",
          "--log_frequency", "200", "--num_eval_episodes", "2", "--notqdm", "--mle_coef", "0.5", "--mle_grad_mix",
          "0.5", "--clip_model_obs", "--model_grad_clip", "10", "--clip_target", "--unroll_inner", "--warm_opt", "--target_match_mix", "0.5",
-         "--no_warm", "--no_learn_reward", "--num_T_steps", "2", "--model_activation", "leaky_relu"],
+         "--no_warm", "--no_learn_reward", "--num_T_steps", "2", "--model_activation", "leaky_relu",
+         "--model_residual"],
         cwd=root, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     with open(tmp_path / "0" / "train.csv") as f:

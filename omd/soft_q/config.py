@@ -89,6 +89,7 @@ class SoftQConfig:
     clip_target: bool = False  # V(s') in every Bellman target clipped to the returns the batch's real rewards allow
     unroll_inner: bool = False  # OMD: the model gradient differentiates the K inner Adam steps themselves
     model_activation: str = "relu"  # the model's hidden activation; leaky_relu: a unit cannot go dead (0 gradient)
+    model_residual: bool = False  # the next-state network predicts s' - s (its output is added to s)
 
     @property
     def capacity(self) -> int:

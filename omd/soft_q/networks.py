@@ -28,6 +28,7 @@ class Networks(NamedTuple):
     vep: Ensemble | None  # random value functions, VEP only
     obs_dim: int
     num_actions: int
+    residual: bool = False  # next_state's output is s' - s (--model_residual), not s' (the original's)
 
 
 class ModelOutput(NamedTuple):
@@ -51,6 +52,7 @@ def make_networks(config: SoftQConfig, obs_dim: int, num_actions: int) -> Networ
              if config.algo == "vep" else None),
         obs_dim=obs_dim,
         num_actions=num_actions,
+        residual=config.model_residual,
     )
 
 
@@ -89,7 +91,9 @@ def predict(nets: Networks, params: dict[str, Any], obs: jax.Array, action_oneho
     out = nets.next_state.apply({"params": params["next_state"]}, x)
     reward = None if nets.reward is None else nets.reward.apply({"params": params["reward"]}, x)[..., 0]
     if out.shape[-1] == nets.obs_dim:
+        out = obs + out if nets.residual else out
         return ModelOutput(out, out, None, reward)
     mean, logstd = jnp.split(out, 2, axis=-1)
+    mean = obs + mean if nets.residual else mean
     logstd = jnp.clip(logstd, LOGSTD_MIN, LOGSTD_MAX)
     return ModelOutput(mean + jnp.exp(logstd) * noise, mean, logstd, reward)
