@@ -34,13 +34,9 @@ class SlurmError(RuntimeError):
 
 
 class Task(submitit.helpers.Checkpointable):
-    """One array task, run by submitit on the node: its jobs side by side, one wrapper each
-    (``python wrapper.py SPEC``) on its own share of the task's cores.
-
-    Slurm signals every process of the task, so the jobs get the pre-emption or time-out signal
-    themselves; submitit then asks ``checkpoint`` what to requeue, which first waits for the jobs
-    to write their checkpoints and stop.
-    """
+    """One array task, run by submitit on the node: its jobs side by side, one wrapper each on its own
+    share of the task's cores. Slurm signals every process of the task, so the jobs get the signal
+    themselves; ``checkpoint`` (submitit's question, what to requeue) waits for them to stop first."""
 
     def __init__(self, spec_paths: list[str], requeue: bool):
         # one command line for all jobs, as tasks pickled by earlier versions hold it (a requeued
