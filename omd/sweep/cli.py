@@ -84,7 +84,7 @@ def statuses(layout: state.Layout, jobs, results: state.Layout) -> list[state.Jo
     for j in jobs:
         st, record = state.status(layout, j.name, queue), state.done_in(layout, results, j.name) or layout
         if st.state != DONE and record is results:
-            st = state.JobStatus(j.name, DONE, f"committed in {results.out_dir(j.name)}", st.attempt)
+            st = state.JobStatus(j.name, DONE, f"committed in {results.out_dir(j.name)}")
         ran = (state.read_json(record.state(j.name)) or {}).get("command")
         # the job's flags as run, without the interpreter and the output folder
         if ran and ran[1:-1] != spec.command(j, "x", "x")[1:-1]:

@@ -18,6 +18,7 @@ Stdlib only: the wrapper imports it without loading JAX.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import shutil
@@ -142,7 +143,6 @@ class JobStatus:
     name: str
     state: str
     detail: str = ""
-    attempt: int = 0
 
 
 def exit_text(returncode: int | None) -> str:
@@ -162,9 +162,7 @@ def status(layout: Layout, name: str, slurm_states: dict[str, str] | None = None
     st = read_json(layout.state(name)) or {}
     kind, attempt = st.get("state"), int(st.get("attempt", 0))
 
-    def says(state: str, detail: str) -> JobStatus:
-        return JobStatus(name, state, detail, attempt)
-
+    says = functools.partial(JobStatus, name)  # says(state, detail)
     log = f"log {layout.log(name)}"
     if kind == DONE:
         return says(DONE, f"exit 0, attempt {attempt}")
