@@ -25,10 +25,6 @@ class Script:
     flags: dict[str, Any]                     # every flag the script accepts, by name (absl Flag objects)
     to_config: Callable[[dict], Any] | None   # the script's flag -> typed config mapping, if exposed
 
-    def default(self, name: str) -> Any:
-        flag = self.flags.get(name)
-        return None if flag is None else flag.default
-
 
 def _is_config(flag) -> bool:
     return hasattr(flag.value, "keys")  # an ml_collections config flag holds a ConfigDict

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import os
 import re
@@ -10,7 +11,7 @@ import shlex
 import sys
 import time
 
-from omd.sweep import archive, checks, local, slurm, spec, state, suites
+from omd.sweep import checks, local, slurm, spec, state, suites
 from omd.sweep.state import DONE, FAILED, MISSING, QUEUED, RUNNING
 
 
@@ -76,14 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def statuses(layout: state.Layout, jobs, results: state.Layout | None = None) -> list[state.JobStatus]:
+def statuses(layout: state.Layout, jobs, results: state.Layout) -> list[state.JobStatus]:
     ids = {(state.read_text(layout.slurm_id(j.name)) or "").split("_")[0] for j in jobs} - {""}
     queue = slurm.queue_states(ids) if ids else {}
     out = []
     for j in jobs:
-        st, record = state.status(layout, j.name, queue), archive.done_in(layout, results, j.name) or layout
+        st, record = state.status(layout, j.name, queue), state.done_in(layout, results, j.name) or layout
         if st.state != DONE and record is results:
-            st = state.JobStatus(j.name, DONE, f"committed in {results.out_dir(j.name)}", st.attempt)
+            st = state.JobStatus(j.name, DONE, f"committed in {results.out_dir(j.name)}")
         ran = (state.read_json(record.state(j.name)) or {}).get("command")
         # the job's flags as run, without the interpreter and the output folder
         if ran and ran[1:-1] != spec.command(j, "x", "x")[1:-1]:
@@ -93,21 +94,24 @@ def statuses(layout: state.Layout, jobs, results: state.Layout | None = None) ->
     return out
 
 
-def print_status(sts) -> dict[str, int]:
+def tally(sts, kinds=(DONE, RUNNING, QUEUED, FAILED, MISSING)) -> str:
+    """'4 done, 0 running, ...': how many of ``sts`` are in each of ``kinds``."""
+    counts = collections.Counter(s.state for s in sts)
+    return ", ".join(f"{counts[k]} {k}" for k in kinds)
+
+
+def print_status(sts) -> int:
+    """Prints one line per job and the totals; returns how many failed."""
     width = max([len(s.name) for s in sts] + [4])
     for s in sts:
         print(f"{s.state:8s} {s.name:{width}s} {s.detail}")
-    counts = {k: sum(s.state == k for s in sts) for k in (DONE, RUNNING, QUEUED, FAILED, MISSING)}
-    print(f"{len(sts)} jobs: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-    return counts
+    print(f"{len(sts)} jobs: " + tally(sts))
+    return sum(s.state == FAILED for s in sts)
 
 
-def main(argv=None, read_flags=None) -> int:
-    """``read_flags(script) -> checks.Script`` reads an entry script's flags (``runner.read_flags``);
-    without it the jobs run unchecked, as with ``--no_validate``."""
+def main(argv, read_flags) -> int:
+    """``read_flags(script) -> checks.Script`` reads an entry script's flags (``runner.read_flags``)."""
     args = build_parser().parse_args(argv)
-    if read_flags is None:
-        args.no_validate = True
     try:
         return _main(args, read_flags)
     except (spec.SweepError, slurm.SlurmError) as e:  # the sweep file, its flags, the submission
@@ -131,7 +135,7 @@ def _main(args, read_flags) -> int:
         print_status(statuses(layout, jobs, kept))
         return 0
     if args.collect:
-        copied = [j.name for j in jobs if archive.collect(layout, kept, j.name)]
+        copied = [j.name for j in jobs if state.collect(layout, kept, j.name)]
         print(f"copied {len(copied)} done jobs of {len(jobs)} to {kept.root}/ (commit it)")
         return 0
     scripts = {}
@@ -152,11 +156,9 @@ def _main(args, read_flags) -> int:
         print(f"# {len(jobs)} jobs of {sw.path} ({checked}); outputs under {root}/", file=sys.stderr)
         return 0
 
-    sts = {s.name: s for s in statuses(layout, jobs, kept)}
-    todo = [j for j in jobs if sts[j.name].state in (FAILED, MISSING)]
-    skipped = {k: sum(s.state == k for s in sts.values()) for k in (DONE, RUNNING, QUEUED)}
-    print(f"{sw.path}: {len(jobs)} jobs; {len(todo)} to run; skipping "
-          + ", ".join(f"{v} {k}" for k, v in skipped.items()))
+    sts = statuses(layout, jobs, kept)
+    todo = [j for j, s in zip(jobs, sts) if s.state in (FAILED, MISSING)]
+    print(f"{sw.path}: {len(jobs)} jobs; {len(todo)} to run; skipping " + tally(sts, (DONE, RUNNING, QUEUED)))
     if not todo:
         return 0
     paths = {}  # one spec per job, what its wrapper runs
@@ -168,20 +170,19 @@ def _main(args, read_flags) -> int:
         paths[j.name] = os.path.abspath(layout.spec(j.name))
 
     if args.local:
-        names = {path: name for name, path in paths.items()}
-        codes = local.run(list(paths.values()), workers=args.workers, jobs_per_gpu=args.jobs_per_gpu,
-                          on_exit=lambda path: archive.collect(layout, kept, names[path]))
-        counts = print_status(statuses(layout, jobs, kept))
-        return 0 if all(rc == 0 for rc in codes.values()) and not counts[FAILED] else 1
+        codes = local.run(paths, workers=args.workers, jobs_per_gpu=args.jobs_per_gpu,
+                          on_exit=lambda name: state.collect(layout, kept, name))
+        failed = print_status(statuses(layout, jobs, kept))
+        return 0 if all(rc == 0 for rc in codes.values()) and not failed else 1
 
-    array_id = slurm.submit(layout, sw.basename, paths, os.getcwd(), limit=args.time, mem=args.mem,
-                            cpus=args.cpus, gpus=args.gpus, partition=args.partition,
-                            jobs_per_task=args.jobs_per_task, max_parallel=args.max_parallel,
-                            requeue=not args.no_requeue, extra=args.sbatch_arg)
-    print(f"submitted array {array_id}: {-(-len(todo) // max(1, args.jobs_per_task))} tasks for {len(todo)} "
-          f"jobs; logs in {layout.slurm_dir} and {os.path.dirname(layout.log('x'))}")
+    array_id, n_tasks = slurm.submit(layout, sw.basename, paths, os.getcwd(), limit=args.time, mem=args.mem,
+                                     cpus=args.cpus, gpus=args.gpus, partition=args.partition,
+                                     jobs_per_task=args.jobs_per_task, max_parallel=args.max_parallel,
+                                     requeue=not args.no_requeue, extra=args.sbatch_arg)
+    print(f"submitted array {array_id}: {n_tasks} tasks for {len(todo)} jobs; logs in {layout.slurm_dir} "
+          f"and {os.path.dirname(layout.log('x'))}")
     if not args.wait:
         return 0
     while slurm.queue_states({array_id}) != {}:  # None (squeue not answering) keeps waiting too
         time.sleep(1.0)
-    return 1 if print_status(statuses(layout, jobs, kept))[FAILED] else 0
+    return 1 if print_status(statuses(layout, jobs, kept)) else 0

@@ -42,12 +42,12 @@ def _interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
 
-def run(spec_paths: list[str], workers: int | None = None, jobs_per_gpu: int = 1,
-        on_exit: Callable[[str], Any] | None = None) -> dict[str, int]:
-    """Runs every spec in order; returns the exit code per spec path, calling ``on_exit(path)`` as each
-    job ends. Ctrl-C or SIGTERM stops the running jobs (their wrappers record them as failed) and
-    starts no further one."""
-    free, todo = slots(workers, jobs_per_gpu, visible_gpus()), list(reversed(spec_paths))
+def run(spec_paths: dict[str, str], workers: int | None, jobs_per_gpu: int,
+        on_exit: Callable[[str], Any]) -> dict[str, int]:
+    """Runs every job's spec (job name -> spec path) in order; returns the exit code per job, calling
+    ``on_exit(name)`` as each job ends. Ctrl-C or SIGTERM stops the running jobs (their wrappers
+    record them as failed) and starts no further one."""
+    free, todo = slots(workers, jobs_per_gpu, visible_gpus()), list(reversed(spec_paths.items()))
     running: dict[subprocess.Popen, tuple[str, dict]] = {}
     results: dict[str, int] = {}
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -55,14 +55,13 @@ def run(spec_paths: list[str], workers: int | None = None, jobs_per_gpu: int = 1
     try:
         while todo or running:
             while todo and free:
-                path, slot = todo.pop(), free.pop()
-                running[subprocess.Popen(WRAPPER + [path], env=dict(os.environ, **slot))] = (path, slot)
+                (name, path), slot = todo.pop(), free.pop()
+                running[subprocess.Popen(WRAPPER + [path], env=dict(os.environ, **slot))] = (name, slot)
             for proc in [p for p in running if p.poll() is not None]:
-                path, slot = running.pop(proc)
-                results[path] = proc.returncode
+                name, slot = running.pop(proc)
+                results[name] = proc.returncode
                 free.append(slot)
-                if on_exit is not None:
-                    on_exit(path)
+                on_exit(name)
                 bar.update()
             time.sleep(0.1)
     except KeyboardInterrupt:

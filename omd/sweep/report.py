@@ -9,7 +9,6 @@ import os
 import sys
 
 import matplotlib
-import pandas as pd
 
 matplotlib.use("Agg")  # files only: no display needed, none opened
 import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
@@ -51,7 +50,7 @@ def _save(fig, out: str, stem: str) -> list[str]:
 
 
 def plot_curves(curves, ps: results.PlotSpec, title: str):
-    xs = sorted({x for _, x in curves}, key=lambda v: results.sort_key(pd.Series([v])).iloc[0])
+    xs = sorted({x for _, x in curves}, key=results.order)
     labels = sorted({label for label, _ in curves})
     ncol = min(len(xs), 3)
     nrow = math.ceil(len(xs) / ncol)
@@ -102,8 +101,8 @@ def plot_final(table, ps: results.PlotSpec, title: str):
     return fig
 
 
-def main(sw, jobs, layout, suite_of, scripts, out=None, kept=None) -> int:
-    """``kept``: the committed results (``omd.sweep.archive``), read for jobs not done under ``layout``."""
+def main(sw, jobs, layout, suite_of, scripts, out, kept) -> int:
+    """``kept``: the committed results, read for jobs not done under ``layout``."""
     ps = results.plot_spec(sw)
     out = out or os.path.join(layout.root, "figures")
     os.makedirs(out, exist_ok=True)

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from omd import columns
-from omd.sweep import archive, spec
+from omd.sweep import spec, state
 
 AGENT_KEYS = ("agent_type", "config.algo", "algo")
 
@@ -48,15 +48,8 @@ def flag_value(job: spec.Job, name: str | None, scripts: dict) -> Any:
     """The job's value of a flag: set by the sweep, else the script's default (None if unknown)."""
     if name is None or name in job.flag_dict:
         return job.flag_dict.get(name)
-    script = scripts.get(job.main)
-    return script.default(name) if script is not None else None
-
-
-def _number(v) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
+    flag = scripts[job.main].flags.get(name) if job.main in scripts else None
+    return None if flag is None else flag.default
 
 
 def series_label(job: spec.Job, ps: PlotSpec, varying: Sequence[str]) -> str:
@@ -80,12 +73,12 @@ def _read(suite, job_dir: str, seed: int, source: str, ps: PlotSpec) -> pd.DataF
     return None if curve is None else columns.with_canonical(curve, [ps.metric, *(col for col, _ in ps.table)])
 
 
-def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying, kept=None) -> pd.DataFrame:
+def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying, kept) -> pd.DataFrame:
     """One row per (job, seed): its cell, state, final values, and its curve (``curve`` column)."""
     rows = []
     for job in jobs:
         suite = suite_of[job.main]
-        job_dir = suite.run_dir((archive.done_in(layout, kept, job.name) or layout).out_dir(job.name), job.flag_dict)
+        job_dir = suite.run_dir((state.done_in(layout, kept, job.name) or layout).out_dir(job.name), job.flag_dict)
         for seed in list(job.seeds) or suite.seeds_found(job_dir) or [None]:
             curve = None if seed is None else _read(suite, job_dir, seed, ps.source, ps)
             ok = curve is not None and ps.metric in curve.columns
@@ -94,8 +87,8 @@ def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying
                    "state": "complete" if ok else "missing",
                    "note": "" if ok else "no output" if curve is None else f"no column {ps.metric!r}",
                    "end": float(curve["step"].max()) if ok else math.nan,
-                   "budget": _number(flag_value(job, suite.budget_flag, scripts)),
-                   "interval": _number(flag_value(job, suite.eval_flag, scripts)),
+                   "budget": flag_value(job, suite.budget_flag, scripts),
+                   "interval": flag_value(job, suite.eval_flag, scripts),
                    "curve": curve, "final": final_value(curve, ps.metric, ps.final_window)}
             for col, src in ps.table:
                 other = curve if src == ps.source or seed is None else _read(suite, job_dir, seed, src, ps)
@@ -103,8 +96,9 @@ def load_runs(jobs, layout, suite_of: dict, scripts: dict, ps: PlotSpec, varying
             rows.append(row)
     runs = pd.DataFrame(rows)
     runs["x"] = pd.Series([r["x"] for r in rows], dtype=object)  # as given: 1 stays 1, not 1.0
+    budget, interval = (pd.to_numeric(runs[c], errors="coerce").astype(float) for c in ("budget", "interval"))
     # partial: short of the budget (less one evaluation interval), or of its siblings' last step
-    target = (runs["budget"] - runs["interval"].fillna(0.0)).fillna(runs.groupby("config")["end"].transform("max"))
+    target = (budget - interval.fillna(0.0)).fillna(runs.groupby("config")["end"].transform("max"))
     short = (runs["state"] == "complete") & (runs["end"] < target)
     runs.loc[short, "state"] = "partial"
     runs.loc[short, "note"] = [f"last step {e:g} < {t:g}" for e, t in zip(runs["end"][short], target[short])]
@@ -156,6 +150,10 @@ def is_number(v) -> bool:
         return False
 
 
-def sort_key(col: pd.Series) -> pd.Series:
+def order(v) -> tuple:
     """Numbers first, in numeric order, then everything else by its text."""
-    return col.map(lambda v: (0, float(v), "") if is_number(v) else (1, 0.0, str(v)))
+    return (0, float(v), "") if is_number(v) else (1, 0.0, str(v))
+
+
+def sort_key(col: pd.Series) -> pd.Series:
+    return col.map(order)

@@ -17,7 +17,7 @@ import time
 
 import submitit
 
-from omd.sweep import cpus
+from omd.sweep import cpus, local
 from omd.sweep import state as st
 
 # The signal Slurm sends before the time limit, and submitit handles on the node: SIGUSR1, on which
@@ -26,7 +26,6 @@ from omd.sweep import state as st
 SIGNAL = "USR1"
 submitit.slurm.slurm.SlurmJobEnvironment.USR_SIG = SIGNAL
 
-WRAPPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrapper.py")
 SIGNAL_DELAY_S = 120  # seconds between the signal and the time limit: time to write a checkpoint
 
 
@@ -35,18 +34,14 @@ class SlurmError(RuntimeError):
 
 
 class Task(submitit.helpers.Checkpointable):
-    """One array task, run by submitit on the node: its jobs side by side, one wrapper each
-    (``python wrapper.py SPEC``) on its own share of the task's cores.
-
-    Slurm signals every process of the task, so the jobs get the pre-emption or time-out signal
-    themselves; submitit then asks ``checkpoint`` what to requeue, which first waits for the jobs
-    to write their checkpoints and stop.
-    """
+    """One array task, run by submitit on the node: its jobs side by side, one wrapper each on its own
+    share of the task's cores. Slurm signals every process of the task, so the jobs get the signal
+    themselves; ``checkpoint`` (submitit's question, what to requeue) waits for them to stop first."""
 
     def __init__(self, spec_paths: list[str], requeue: bool):
         # one command line for all jobs, as tasks pickled by earlier versions hold it (a requeued
         # task is unpickled by the code of the day)
-        self.command, self.requeue, self.pids = [sys.executable, WRAPPER, *spec_paths], requeue, []
+        self.command, self.requeue, self.pids = [*local.WRAPPER, *spec_paths], requeue, []
 
     def __call__(self) -> int:
         paths = self.command[2:]
@@ -81,16 +76,14 @@ def minutes(limit: str) -> int:
 
 def submit(layout: st.Layout, basename: str, spec_paths: dict[str, str], cwd: str, *, limit: str,
            mem: str | None, cpus: int | None, gpus: int | None, partition: str | None, jobs_per_task: int,
-           max_parallel: int | None, requeue: bool, extra: list[str]) -> str:
+           max_parallel: int | None, requeue: bool, extra: list[str]) -> tuple[str, int]:
     """Submits one array (``extra``: raw sbatch options such as ``--account=abc``); writes each
-    job's Slurm id. Returns the array job id."""
+    job's Slurm id. Returns the array job id and the number of array tasks."""
     if shutil.which("sbatch") is None:
         raise SlurmError("sbatch not found: --slurm needs the Slurm client tools on PATH (use --local to run here)")
     names, k, limit_min = list(spec_paths), max(1, jobs_per_task), minutes(limit)
     tasks = [names[i:i + k] for i in range(0, len(names), k)]
     options = {"chdir": cwd, "requeue" if requeue else "no-requeue": True}
-    if mem:
-        options["mem"] = mem  # as given: submitit's own mem_gb takes numbers only
     for opt in extra:  # --account=abc -> {"account": "abc"}; --exclusive -> {"exclusive": True}
         key, eq, value = opt.lstrip("-").partition("=")
         options[key] = value if eq else True
@@ -98,8 +91,8 @@ def submit(layout: st.Layout, basename: str, spec_paths: dict[str, str], cwd: st
         ex = submitit.SlurmExecutor(folder=os.path.abspath(layout.slurm_dir), python=shlex.quote(sys.executable))
         ex.update_parameters(
             job_name=basename, time=limit_min, array_parallelism=max_parallel or len(tasks),
-            cpus_per_task=cpus, gpus_per_task=gpus, partition=partition, signal_delay_s=SIGNAL_DELAY_S,
-            additional_parameters=options,
+            mem=mem or None, cpus_per_task=cpus, gpus_per_task=gpus, partition=partition,  # mem as given, e.g. 16G
+            signal_delay_s=SIGNAL_DELAY_S, additional_parameters=options,
             setup=[f"export SUBMITIT_PREEMPT_SIGNAL={SIGNAL} XLA_PYTHON_CLIENT_PREALLOCATE=false"])
         with ex.batch():
             jobs = [ex.submit(Task([spec_paths[n] for n in t], requeue)) for t in tasks]
@@ -108,10 +101,10 @@ def submit(layout: st.Layout, basename: str, spec_paths: dict[str, str], cwd: st
     for job, task in zip(jobs, tasks):
         for n in task:
             st.write_text(layout.slurm_id(n), f"{job.job_id}\n")
-    return jobs[0].job_id.split("_")[0]
+    return jobs[0].job_id.split("_")[0], len(tasks)
 
 
-def queue_states(array_ids: set[str] | None = None) -> dict[str, str] | None:
+def queue_states(array_ids: set[str]) -> dict[str, str] | None:
     """'<array>_<task>' -> state for tasks Slurm still holds; None if squeue can't be asked.
 
     squeue, not submitit's job state: that comes from sacct, which clusters without accounting
@@ -119,8 +112,8 @@ def queue_states(array_ids: set[str] | None = None) -> dict[str, str] | None:
     """
     if shutil.which("squeue") is None:
         return None
-    cmd = ["squeue", "-h", "-r", "-o", "%i %T"] + (["-j", ",".join(sorted(array_ids))] if array_ids else [])
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(["squeue", "-h", "-r", "-o", "%i %T", "-j", ",".join(sorted(array_ids))],
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         # squeue -j fails once every listed id has left its memory: nothing is held
         return {} if "Invalid job id" in proc.stderr else None

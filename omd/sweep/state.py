@@ -1,4 +1,5 @@
-"""Per-job state on disk, written by the job wrapper, and the status derived from it.
+"""Per-job state on disk, written by the job wrapper, the status derived from it, and the copies of
+finished jobs kept under version control (``results/<basename>``, docs/sweeps.md "Committed results").
 
 Layout under a sweep's root (``runs/<basename>`` by default)::
 
@@ -17,8 +18,10 @@ Stdlib only: the wrapper imports it without loading JAX.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
+import shutil
 import signal
 import socket
 import time
@@ -98,6 +101,27 @@ def is_done(layout: Layout, name: str) -> bool:
     return (read_json(layout.state(name)) or {}).get("state") == DONE
 
 
+def done_in(layout: Layout, archive: Layout, name: str) -> Layout | None:
+    """Where job ``name`` is recorded done: its run folder first, else the committed results."""
+    return next((where for where in (layout, archive) if is_done(where, name)), None)
+
+
+def collect(layout: Layout, archive: Layout, name: str) -> bool:
+    """Copies every *.csv and *.txt of job ``name``'s folder (no tb/, video/), then its state record,
+    if it is done; True if copied. The record goes last, so an interrupted copy never counts as done."""
+    if not is_done(layout, name):
+        return False
+    src, dest = layout.out_dir(name), archive.out_dir(name)
+    for parent, dirs, files in os.walk(src):
+        dirs[:] = sorted(d for d in dirs if d not in ("tb", "video", "_sweep") and not d.startswith("."))
+        to = os.path.normpath(os.path.join(dest, os.path.relpath(parent, src)))
+        for f in sorted(f for f in files if f.endswith((".csv", ".txt"))):
+            os.makedirs(to, exist_ok=True)
+            shutil.copy2(os.path.join(parent, f), os.path.join(to, f))
+    write_json(archive.state(name), read_json(layout.state(name)))
+    return True
+
+
 def process_start_ticks(pid: int) -> int | None:
     """When ``pid`` started (clock ticks since boot), None once it has exited (a zombie included)."""
     try:
@@ -119,7 +143,6 @@ class JobStatus:
     name: str
     state: str
     detail: str = ""
-    attempt: int = 0
 
 
 def exit_text(returncode: int | None) -> str:
@@ -139,9 +162,7 @@ def status(layout: Layout, name: str, slurm_states: dict[str, str] | None = None
     st = read_json(layout.state(name)) or {}
     kind, attempt = st.get("state"), int(st.get("attempt", 0))
 
-    def says(state: str, detail: str) -> JobStatus:
-        return JobStatus(name, state, detail, attempt)
-
+    says = functools.partial(JobStatus, name)  # says(state, detail)
     log = f"log {layout.log(name)}"
     if kind == DONE:
         return says(DONE, f"exit 0, attempt {attempt}")
