@@ -155,7 +155,11 @@ def _main(args, read_flags) -> int:
         checked = "checked against the scripts' flags" if scripts else "flags NOT checked"
         print(f"# {len(jobs)} jobs of {sw.path} ({checked}); outputs under {root}/", file=sys.stderr)
         return 0
+    return _run(args, sw, jobs, layout, kept, suite_of)
 
+
+def _run(args, sw, jobs, layout, kept, suite_of) -> int:
+    """Runs the jobs not done yet (--local) or submits them (--slurm); the exit status says if any failed."""
     sts = statuses(layout, jobs, kept)
     todo = [j for j, s in zip(jobs, sts) if s.state in (FAILED, MISSING)]
     print(f"{sw.path}: {len(jobs)} jobs; {len(todo)} to run; skipping " + tally(sts, (DONE, RUNNING, QUEUED)))
@@ -165,7 +169,7 @@ def _main(args, read_flags) -> int:
     for j in todo:
         out_dir = os.path.abspath(layout.out_dir(j.name))
         state.write_json(layout.spec(j.name), {
-            "name": j.name, "root": os.path.abspath(root), "out_dir": out_dir, "cwd": os.getcwd(),
+            "name": j.name, "root": os.path.abspath(layout.root), "out_dir": out_dir, "cwd": os.getcwd(),
             "command": spec.command(j, suite_of[j.main].out_flag, out_dir, python=sys.executable)})
         paths[j.name] = os.path.abspath(layout.spec(j.name))
 
