@@ -140,11 +140,11 @@ def _summary(counters: dict[str, Any], stopped: bool) -> dict[str, Any]:
 
 
 @dataclasses.dataclass
-class _Loop:
+class _HostLoop:
     """What the host loop carries from one environment step to the next, with the compiled calls that advance it.
 
     One object, so that each part of a step (act and learn, log, evaluate, snapshot) reads as a short method
-    instead of a closure inside a long ``train``.
+    instead of a closure inside a long ``train``; ``omd.soft_q.train`` reads the same way.
     """
 
     run: config_lib.RunConfig
@@ -168,6 +168,7 @@ class _Loop:
         return self.steps[(True, True)]
 
     def agent_state(self) -> AgentState:
+        """The agent state unpacked from the carry, for the actor's parameters, a snapshot or the caller."""
         return self.learner.from_carry(self.carry)
 
     def step(self, i: int) -> bool:
@@ -206,8 +207,8 @@ class _Loop:
                 "action": self.action, "counters": {**self.counters, "step": step}}
 
 
-def _make_loop(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_fn: ProgressFn, env: gym.Env,
-               eval_envs: list[gym.Env], resume: dict[str, Any] | None) -> _Loop:
+def _make_host_loop(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_fn: ProgressFn,
+                    env: gym.Env, eval_envs: list[gym.Env], resume: dict[str, Any] | None) -> _HostLoop:
     """Build the agent and its compiled steps and start them, fresh or from ``resume``: ``train`` is then the loop."""
     agent = make_agent(agent_cfg, env.observation_space.shape[0], env.action_space.shape[0])
     state, buffer, obs, action, counters = _start(agent, run, env, eval_envs, resume)
@@ -221,8 +222,8 @@ def _make_loop(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progr
     eval_act, learner = make_eval_action(agent), steps[(True, True)]
     # NaN until learning starts: every train row has all the metrics from the first one on.
     metrics = {k: np.float32(np.nan) for k in learner.metric_shapes(state, buffer)}
-    return _Loop(run, agent_cfg.outer_steps, progress_fn, where, env, eval_envs, steps, eval_act,
-                 learner.to_carry(state), buffer, obs, action, metrics, counters)
+    return _HostLoop(run, agent_cfg.outer_steps, progress_fn, where, env, eval_envs, steps, eval_act,
+                     learner.to_carry(state), buffer, obs, action, metrics, counters)
 
 
 def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_fn: ProgressFn | None = None,
@@ -247,25 +248,25 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_f
     config_lib.check(agent_cfg, run)
     progress_fn = progress_fn or (lambda step, metrics: None)
     env, eval_envs = environments or make_envs(run, video_dir is not None)
-    loop = _make_loop(agent_cfg, run, progress_fn, env, eval_envs, resume)
-    counters = loop.counters
-    del resume  # the loop holds what it needs of the snapshot; the rest can go
+    host = _make_host_loop(agent_cfg, run, progress_fn, env, eval_envs, resume)
+    counters = host.counters
+    del resume  # the host loop holds what it needs of the snapshot; the rest can go
 
     timer = StepTimer(counters["step"])
     for i in range(counters["step"] + 1, run.max_steps + 1):
-        learn = loop.step(i)
+        learn = host.step(i)
         if on_step is not None:
             on_step(i)
         if i % run.log_interval == 0:
-            loop.log(i, timer, learn)
+            host.log(i, timer, learn)
         if i % run.eval_interval == 0:
-            loop.evaluate(i, video_dir)
+            host.evaluate(i, video_dir)
         counters["step"] = i
         if stop_after is not None and i >= stop_after:
             break
         stopping = should_stop is not None and should_stop()
         if checkpoint_fn is not None and (i % run.checkpoint_interval == 0 or i == run.max_steps or stopping):
-            checkpoint_fn(i, loop.snapshot(i))
+            checkpoint_fn(i, host.snapshot(i))
         if stopping and i < run.max_steps:
-            return loop.agent_state(), _summary(counters, stopped=True)
-    return loop.agent_state(), _summary(counters, stopped=False)
+            return host.agent_state(), _summary(counters, stopped=True)
+    return host.agent_state(), _summary(counters, stopped=False)
