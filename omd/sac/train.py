@@ -28,6 +28,7 @@ boundary, before that checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, Callable
 
@@ -42,7 +43,7 @@ from omd.logging import StepTimer
 from omd.sac import config as config_lib
 from omd.sac import evaluation
 from omd.sac.agent import Agent, AgentState, init_state, make_agent
-from omd.sac.env_step import init_buffer, make_env_step, make_eval_action, next_action
+from omd.sac.env_step import EnvStep, init_buffer, make_env_step, make_eval_action, next_action
 from omd.sac.updates import UPDATES, make_update
 
 ProgressFn = Callable[[int, dict[str, Any]], None]
@@ -138,6 +139,93 @@ def _summary(counters: dict[str, Any], stopped: bool) -> dict[str, Any]:
             "eval_rows": rows, "counters": counters, "stopped": stopped}
 
 
+@dataclasses.dataclass
+class _HostLoop:
+    """What the host loop carries from one environment step to the next, with the compiled calls that advance it.
+
+    One object, so that each part of a step (act and learn, log, evaluate, snapshot) reads as a short method
+    instead of a closure inside a long ``train``; ``omd.soft_q.train`` reads the same way.
+    """
+
+    run: config_lib.RunConfig
+    outer_steps: int  # model updates per learning step: counters["updates"] grows by this
+    progress_fn: ProgressFn
+    where: str  # the run, as a NonFiniteError names it
+    env: gym.Env
+    eval_envs: list[gym.Env]
+    steps: dict[tuple[bool, bool], EnvStep]  # the compiled environment steps by (learn, policy)
+    eval_act: Callable
+    carry: Any  # the agent state packed (omd.flat: all of it on GPUs, its small leaves on CPU); all steps share it
+    buffer: replay.ReplayBuffer
+    obs: np.ndarray
+    action: np.ndarray
+    metrics: Any  # the last update's metrics, still on the device; NaN until learning starts
+    counters: dict[str, Any]
+
+    @property
+    def learner(self) -> EnvStep:
+        """The learning step: its packing of the carry and the metrics is the one all three steps share."""
+        return self.steps[(True, True)]
+
+    def agent_state(self) -> AgentState:
+        """The agent state unpacked from the carry, for the actor's parameters, a snapshot or the caller."""
+        return self.learner.from_carry(self.carry)
+
+    def step(self, i: int) -> bool:
+        """Environment step ``i``: act, store the transition, learn from ``start_training`` on; whether it learned."""
+        learn, policy = i >= self.run.start_training, i + 1 >= self.run.start_training
+        self.carry, self.buffer, self.obs, self.action, metrics, episode = train_step(
+            self.env, self.steps[(learn, policy)], self.carry, self.buffer, self.obs, self.action)
+        if episode is not None:
+            self.progress_fn(i, _count_episode(self.counters, episode))
+        if learn:
+            self.metrics = metrics
+            self.counters["updates"] += self.outer_steps
+        return learn
+
+    def log(self, i: int, timer: StepTimer, learn: bool) -> None:
+        """Report the last update's metrics with the episode counters: the loop's one metric fetch per log interval."""
+        fetched = self.learner.read_metrics(self.metrics)
+        row = {**fetched, "episode_return": self.counters["last_episode"][0], "episodes": self.counters["episodes"],
+               "steps_per_second": timer.rate(i)}
+        self.progress_fn(i, {f"train/{k}": v for k, v in row.items()})
+        if learn:  # the metrics just fetched: the hot loop pays nothing for this check
+            check_finite(fetched, i, self.where)
+
+    def evaluate(self, i: int, video_dir: str | None) -> None:
+        """Run and report the deterministic evaluation episodes, filming the first to ``video_dir`` if given."""
+        video = os.path.join(video_dir, f"eval_{i}.mp4") if video_dir is not None else None
+        ret = evaluation.evaluate(self.eval_envs, self.eval_act, self.agent_state().sac.actor.params, video)
+        self.progress_fn(i, _count_evaluation(self.counters, i, ret))
+
+    def snapshot(self, step: int) -> dict[str, Any]:
+        """Everything ``train(..., resume=...)`` needs to go on exactly as this run would."""
+        if step >= self.run.start_training:  # never a snapshot of a state gone non-finite (one fetch per checkpoint)
+            check_finite(self.learner.read_metrics(self.metrics), step, self.where)
+        return {"agent": checkpoint.to_saveable(self.agent_state()), "buffer": buffer_snapshot(self.buffer),
+                "env": envs.get_state(self.env), "eval_envs": evaluation.get_states(self.eval_envs), "obs": self.obs,
+                "action": self.action, "counters": {**self.counters, "step": step}}
+
+
+def _make_host_loop(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_fn: ProgressFn,
+                    env: gym.Env, eval_envs: list[gym.Env], resume: dict[str, Any] | None) -> _HostLoop:
+    """Build the agent and its compiled steps and start them, fresh or from ``resume``: ``train`` is then the loop."""
+    agent = make_agent(agent_cfg, env.observation_space.shape[0], env.action_space.shape[0])
+    state, buffer, obs, action, counters = _start(agent, run, env, eval_envs, resume)
+    where = f"{agent_cfg.algo} on {run.env_name}, seed {run.seed}"
+
+    # The algorithm: outer_steps of the model update (UPDATES["omd"] is omd_update, around omd_model_grad). The
+    # compiled calls around it (omd.sac.env_step) only store, pack and act; they compute nothing else.
+    update = make_update(agent, UPDATES[agent_cfg.algo])
+    steps = {(learn, policy): make_env_step(agent, update, learn, policy) for learn, policy in
+             ((False, False), (False, True), (True, True))}
+    eval_act, learner = make_eval_action(agent), steps[(True, True)]
+    # NaN until learning starts: every train row has all the metrics from the first one on.
+    metrics = {k: np.float32(np.nan) for k in learner.metric_shapes(state, buffer)}
+    return _HostLoop(run, agent_cfg.outer_steps, progress_fn, where, env, eval_envs, steps, eval_act,
+                     learner.to_carry(state), buffer, obs, action, metrics, counters)
+
+
 def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_fn: ProgressFn | None = None,
           checkpoint_fn: Callable[[int, dict[str, Any]], None] | None = None, resume: dict[str, Any] | None = None,
           should_stop: Callable[[], bool] | None = None, on_step: Callable[[int], None] | None = None,
@@ -160,58 +248,25 @@ def train(agent_cfg: config_lib.SACConfig, run: config_lib.RunConfig, progress_f
     config_lib.check(agent_cfg, run)
     progress_fn = progress_fn or (lambda step, metrics: None)
     env, eval_envs = environments or make_envs(run, video_dir is not None)
-    agent = make_agent(agent_cfg, env.observation_space.shape[0], env.action_space.shape[0])
-    state, buffer, obs, action, counters = _start(agent, run, env, eval_envs, resume)
-    where = f"{agent_cfg.algo} on {run.env_name}, seed {run.seed}"
-
-    # The algorithm: outer_steps of the model update (UPDATES["omd"] is omd_update, around omd_model_grad). The
-    # compiled calls around it (omd.sac.env_step) only store, pack and act; they compute nothing else.
-    update = make_update(agent, UPDATES[agent_cfg.algo])
-    steps = {(learn, policy): make_env_step(agent, update, learn, policy) for learn, policy in
-             ((False, False), (False, True), (True, True))}
-    eval_act, learner = make_eval_action(agent), steps[(True, True)]
-    # NaN until learning starts: every train row has all the metrics from the first one on.
-    metrics = {k: np.float32(np.nan) for k in learner.metric_shapes(state, buffer)}
-    # The loop carries the state packed (omd.flat: all of it on GPUs, its small leaves on CPU); all three steps share it.
-    carry = learner.to_carry(state)
-    del state, resume
-
-    def snapshot(step: int) -> dict[str, Any]:
-        if step >= run.start_training:  # never a snapshot of a state gone non-finite (one fetch per checkpoint)
-            check_finite(learner.read_metrics(metrics), step, where)
-        return {"agent": checkpoint.to_saveable(learner.from_carry(carry)), "buffer": buffer_snapshot(buffer),
-                "env": envs.get_state(env), "eval_envs": evaluation.get_states(eval_envs), "obs": obs,
-                "action": action, "counters": {**counters, "step": step}}
+    host = _make_host_loop(agent_cfg, run, progress_fn, env, eval_envs, resume)
+    counters = host.counters
+    del resume  # the host loop holds what it needs of the snapshot; the rest can go
 
     timer = StepTimer(counters["step"])
     for i in range(counters["step"] + 1, run.max_steps + 1):
-        learn, policy = i >= run.start_training, i + 1 >= run.start_training
-        carry, buffer, obs, action, step_metrics, episode = train_step(env, steps[(learn, policy)], carry, buffer,
-                                                                       obs, action)
-        if episode is not None:
-            progress_fn(i, _count_episode(counters, episode))
-        if learn:
-            metrics = step_metrics
-            counters["updates"] += agent_cfg.outer_steps
+        learn = host.step(i)
         if on_step is not None:
             on_step(i)
         if i % run.log_interval == 0:
-            fetched = learner.read_metrics(metrics)
-            row = {**fetched, "episode_return": counters["last_episode"][0], "episodes": counters["episodes"],
-                   "steps_per_second": timer.rate(i)}
-            progress_fn(i, {f"train/{k}": v for k, v in row.items()})
-            if learn:  # the metrics just fetched: the hot loop pays nothing for this check
-                check_finite(fetched, i, where)
+            host.log(i, timer, learn)
         if i % run.eval_interval == 0:
-            video = os.path.join(video_dir, f"eval_{i}.mp4") if video_dir is not None else None
-            ret = evaluation.evaluate(eval_envs, eval_act, learner.from_carry(carry).sac.actor.params, video)
-            progress_fn(i, _count_evaluation(counters, i, ret))
+            host.evaluate(i, video_dir)
         counters["step"] = i
         if stop_after is not None and i >= stop_after:
             break
         stopping = should_stop is not None and should_stop()
         if checkpoint_fn is not None and (i % run.checkpoint_interval == 0 or i == run.max_steps or stopping):
-            checkpoint_fn(i, snapshot(i))
+            checkpoint_fn(i, host.snapshot(i))
         if stopping and i < run.max_steps:
-            return learner.from_carry(carry), _summary(counters, stopped=True)
-    return learner.from_carry(carry), _summary(counters, stopped=False)
+            return host.agent_state(), _summary(counters, stopped=True)
+    return host.agent_state(), _summary(counters, stopped=False)

@@ -104,11 +104,22 @@ class SoftQConfig:
 
         Every numeric setting must be finite and in range before anything is computed.
         """
+        self._check_choices()
+        self._check_ranges()
+        self._check_combinations()
+        self._check_budget()
+        return self
+
+    def _check_choices(self) -> None:
+        """The settings that name one of a few choices: the algorithm, the model's activation, the implicit gradient."""
         check_choice(FLAG_NAMES["algo"], self.algo, ALGOS)
         check_choice("model_activation", self.model_activation, MODEL_ACTIVATIONS)
         if self.implicit not in IMPLICIT:
             raise ValueError(f"implicit={self.implicit!r} is not supported; choose one of {IMPLICIT} "
                              f"({flag('implicit')} selects 'cg').")
+
+    def _check_ranges(self) -> None:
+        """Each numeric setting on its own: finite and within its range."""
         at_least = {  # field: smallest allowed value
             "max_steps": 1, "hidden_dim": 1, "model_hidden_dim": 1, "batch_size": 1, "eval_interval": 1,
             "log_interval": 1, "eval_episodes": 1, "inner_steps": 1, "outer_steps": 1, "num_ensemble_vep": 1,
@@ -130,6 +141,9 @@ class SoftQConfig:
         check_range("--model_grad_clip", self.model_grad_clip, 0.0)
         check_range("--mle_grad_mix", self.mle_grad_mix, 0.0, 1.0)
         check_range("--target_match_mix", self.target_match_mix, 0.0, 1.0)
+
+    def _check_combinations(self) -> None:
+        """Options that mean something only with some algorithms: refused with the others rather than ignored."""
         for name, what in (("mle_coef", "adds the MLE loss to OMD's outer loss"),
                            ("mle_grad_mix", "mixes the MLE gradient into OMD's model gradient"),
                            ("target_match_mix", "mixes the value-target error's gradient into OMD's model gradient")):
@@ -139,12 +153,16 @@ class SoftQConfig:
         if self.unroll_inner and (self.algo != "omd" or self.implicit != "identity"):
             raise ValueError(f"--unroll_inner replaces OMD's implicit gradient by the inner steps' own derivative; "
                              f"it needs {flag('algo')} omd without {flag('implicit')}.")
-        algo, max_steps, start, batch = flag("algo"), flag("max_steps"), flag("start_training"), "--batch_size"
+        algo = flag("algo")
         if self.prob_model and self.algo == "vep":
             raise ValueError(
                 f"--prob_model cannot be combined with {algo} vep: VEP matches random value functions on "
                 f"deterministic next-state predictions. Drop --prob_model, or use {algo} omd or mle."
             )
+
+    def _check_budget(self) -> None:
+        """The step budget, the batch and the replay buffer against each other: a run that could never update."""
+        max_steps, start, batch = flag("max_steps"), flag("start_training"), "--batch_size"
         if self.start_training > self.max_steps:
             raise ValueError(
                 f"{start} {self.start_training} is larger than {max_steps} {self.max_steps}: the run "
@@ -161,7 +179,6 @@ class SoftQConfig:
                 f"The replay capacity ({self.capacity}) is smaller than {batch} {self.batch_size}; "
                 f"raise --replay_capacity (0 means {max_steps}) or lower {batch}."
             )
-        return self
 
 
 def to_flags(config: SoftQConfig) -> dict[str, Any]:
