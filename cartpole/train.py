@@ -11,8 +11,6 @@ Errors are one line: exit status 2 for flags, 1 for output folders, failed write
 from __future__ import annotations
 
 import contextlib
-import signal
-import sys
 
 from omd import devices
 
@@ -20,9 +18,9 @@ from omd import devices
 devices.split_host_into_cores()
 
 import jax  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
-from omd import guard  # noqa: E402
+from omd import cli, guard  # noqa: E402
 from omd.config import from_flags as outputs_from_flags  # noqa: E402
 from omd.outputs import WriteFailed  # noqa: E402
 from omd.soft_q import SoftQConfig, make_loop  # noqa: E402
@@ -88,14 +86,6 @@ flags.DEFINE_boolean("tqdm", True, "Show a progress bar.")
 flags.DEFINE_boolean("eval_only", False, "Load the agent from --agent_path, evaluate it for --num_eval_episodes episodes and exit.")
 flags.DEFINE_integer("checkpoint_interval", 50_000, "Write a resumable checkpoint of all seeds to out_dir/[exp/]<first seed>/checkpoint.msgpack at the first log or eval boundary on or after every multiple of this many steps (and at SIGTERM, SIGUSR1 or Ctrl-C); the same command resumes from it.")
 
-HELP_HINT = "Pass --helpfull to list every flag."
-
-
-def fail(message: str, hint: str = "", code: int = 1) -> None:
-    print(f"error: {message}" + (f"\n{hint}" if hint else ""), file=sys.stderr, flush=True)
-    sys.exit(code)
-
-
 def config_from_flags(values) -> SoftQConfig:
     """The run's config from flag values (parsed FLAGS, or a dict by flag name), refused with a ValueError as a
     run refuses it before any compute; the sweep runner checks every job of a grid with it."""
@@ -107,9 +97,6 @@ def config_from_flags(values) -> SoftQConfig:
 
 
 def main(argv):
-    # Usage errors are one line and a hint; absl's UsageError would print the whole help.
-    if len(argv) > 1:
-        fail(f"unexpected arguments: {' '.join(argv[1:])}", HELP_HINT, 2)
     # x64 mode for this run only (never globally), so float64 parameters stay float64 under jit.
     with jax.enable_x64(True) if FLAGS.x64 else contextlib.nullcontext():
         try:
@@ -118,25 +105,13 @@ def main(argv):
                 return print(eval_only(FLAGS.agent_path, config.eval_episodes, FLAGS.seed))
             loop = make_loop(config)
         except ValueError as err:
-            fail(str(err), HELP_HINT, 2)
+            cli.fail(str(err), cli.HELP_HINT, cli.REFUSED)
         try:
             summary = train_and_save(loop, outputs_from_flags(OutputConfig, FLAGS))
         except (UserError, guard.NonFiniteError, WriteFailed) as err:
-            fail(str(err))
-    if summary["stopped_by"]:
-        print(f"Stopped by {summary['stopped_by']} after step {summary['step']} of {config.max_steps}; "
-              f"checkpoint written to {summary['checkpoint']}. Run the same command to resume.",
-              file=sys.stderr, flush=True)
-        sys.exit(128 + signal.Signals[summary["stopped_by"]].value)
-
-
-def parse_flags(argv):
-    """absl's parsing, with a bad flag exiting 2 like every other refused setting (absl exits 1)."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as err:
-        fail(str(err), HELP_HINT, 2)
+            cli.fail(str(err))
+    cli.exit_if_stopped(summary, summary["step"], config.max_steps)
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=parse_flags)
+    cli.run(main, FLAGS)

@@ -23,13 +23,14 @@ output folder, a failed write or a diverged run.
 import difflib
 import os
 import runpy
-import signal
 import sys
 
 # Running this file puts mujoco/ first on sys.path; it holds no package or module
 # named ``mujoco``, so ``import mujoco`` still finds the real bindings.
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
+
+from omd import cli
 
 FLAGS = flags.FLAGS
 
@@ -64,18 +65,14 @@ def _unknown_config_key(argv) -> str:
     except Exception:  # the config file itself is broken: absl's own message says more
         return ""
     for arg in argv:
-        if not arg.startswith("--config."):
-            continue
-        node, parts = config, arg[len("--config."):].split("=", 1)[0].split(".")
-        for depth, part in enumerate(parts):
-            keys = list(node.keys()) if hasattr(node, "keys") else []
-            if part not in keys:
-                known = ".".join(parts[:depth])
-                close = difflib.get_close_matches(part, keys, n=3, cutoff=0.5)
-                hint = f"closest: {', '.join(close)}" if close else f"valid keys: {', '.join(sorted(keys))}"
-                return (f"error: --config.{'.'.join(parts[:depth + 1])} is not a key of the config "
-                        f"{'(' + known + ') ' if known else ''}in {path}; {hint}.")
-            node = node[part]
+        missing = arg.startswith("--config.") and cli.missing_key(config, arg[len("--config."):].split("=", 1)[0])
+        if missing:
+            parts, keys = missing
+            close = difflib.get_close_matches(parts[-1], keys, n=3, cutoff=0.5)
+            hint = f"closest: {', '.join(close)}" if close else f"valid keys: {', '.join(sorted(keys))}"
+            known = ".".join(parts[:-1])
+            return (f"error: --config.{'.'.join(parts)} is not a key of the config "
+                    f"{'(' + known + ') ' if known else ''}in {path}; {hint}.")
     return ""
 
 
@@ -86,20 +83,10 @@ try:
     )
 except (AttributeError, KeyError) as err:  # ml_collections reads --config.<key> overrides here, at definition
     print(_unknown_config_key(sys.argv) or f"error: bad --config override: {str(err).splitlines()[0]}", file=sys.stderr)
-    sys.exit(2)
-
-
-HELP_HINT = "Pass --helpfull to list every flag."
-
-
-def fail(message: str, hint: str = "", code: int = 1) -> None:
-    print(f"error: {message}" + (f"\n{hint}" if hint else ""), file=sys.stderr, flush=True)
-    sys.exit(code)
+    sys.exit(cli.REFUSED)
 
 
 def main(argv):
-    if len(argv) > 1:
-        fail(f"unexpected arguments: {' '.join(argv[1:])}", HELP_HINT, 2)
     import jax
 
     from omd.config import from_flags
@@ -116,24 +103,13 @@ def main(argv):
         with jax.disable_jit(FLAGS.no_jit):
             summary = train_and_save(agent_cfg, run)
     except ValueError as err:  # a setting the run refuses before any compute
-        fail(str(err), code=2)
+        cli.fail(str(err), code=cli.REFUSED)
     except (UserError, NonFiniteError, WriteFailed) as err:  # its output folder, its writes, a diverged run
-        fail(str(err))
-    if summary["stopped_by"]:
-        print(f"Stopped by {summary['stopped_by']} after step {summary['steps']} of {run.max_steps}; checkpoint "
-              f"written to {summary['checkpoint']}. Run the same command to resume.", file=sys.stderr, flush=True)
-        sys.exit(128 + signal.Signals[summary["stopped_by"]].value)
+        cli.fail(str(err))
+    cli.exit_if_stopped(summary, summary["steps"], run.max_steps)
     print(f"Done: {summary['steps']} steps, {summary['updates']} updates, {summary['evaluations']} evaluations, "
           f"final average evaluation return {summary['final_eval_return']:.2f}.", flush=True)
 
 
-def parse_flags(argv):
-    """absl's parsing, with a bad flag exiting 2 like every other refused setting (absl exits 1)."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as err:
-        fail(str(err), HELP_HINT, 2)
-
-
 if __name__ == "__main__":
-    app.run(main, flags_parser=parse_flags)
+    cli.run(main, FLAGS)
