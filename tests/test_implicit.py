@@ -115,6 +115,8 @@ def outer(q):
 
 
 def finite_difference(fun, theta, eps=1e-6):
+    # One compilation for all 2n evaluations; eagerly, each would trace and compile its solver's loop again.
+    fun = jax.jit(fun)
     flat, unravel = jax.flatten_util.ravel_pytree(theta)
     grads = []
     for i in range(flat.size):
