@@ -9,7 +9,8 @@ Both suites' layouts are read (``<job>/<seed>/{eval,train}.csv``): the ``episode
 CartPole's ``vals_Q`` or MuJoCo's ``q``; each suite has its own defaults (``SUITES``).
 The definitions (docs/results/cartpole.md, "how runs fail"): the final return is the mean of the
 last ``window`` evaluations; a run *reached* a return if any evaluation did; it *fell back* if it
-reached it and its final return is below half its peak; its Q *diverged* if the mean Q of its last
+reached it and its final return is below half its peak (and it *first reached* it at the step of the
+first evaluation that did: how fast it learns, where the final return says where it ends); its Q *diverged* if the mean Q of its last
 ``window`` train rows exceeds ``q_limit`` in magnitude or is not finite (CartPole: a soft value
 with rewards of 1 is at most about 100, so 200; HalfCheetah: rewards per step stay below 10, so a
 value above 1,000 is out of reach at discount 0.99). The *second-half mean* is the mean of all
@@ -63,8 +64,10 @@ def run_outcome(seed_dir: str, reached: float | None = None, q_limit: float | No
     vals_q = pd.read_csv(os.path.join(seed_dir, "train.csv"))[q_col].to_numpy()[-window:]
     final, peak = float(np.mean(evals[-window:])), float(np.max(evals))
     q_end = float(np.mean(vals_q))
+    hits = eval_df["step"].to_numpy()[evals >= reached]
     reached = peak >= reached
     return {"final": final, "late": float(np.mean(late)), "peak": peak, "reached": reached,
+            "first_reached": float(hits[0]) if len(hits) else np.nan,
             "fell_back": reached and final < peak / 2, "q_diverged": not np.isfinite(q_end) or abs(q_end) > q_limit}
 
 
@@ -113,6 +116,8 @@ def summary(job: Job, **settings) -> dict:
             "job": _name(job), "seeds": len(df),
             "mean": finals.mean(), "se": finals.std(ddof=1) / np.sqrt(len(finals)) if len(finals) > 1 else np.nan,
             "median": np.median(finals), "reached": int(df["reached"].sum()),
+            # over the runs that reached it: how fast those learned
+            "first_reached": float(df["first_reached"].median()) if df["reached"].any() else np.nan,
             "fell_back": int(df["fell_back"].sum()), "q_diverged": int(df["q_diverged"].sum()),
             "per_seed": ", ".join(f"{v:.0f}" for v in finals)}
 
@@ -144,8 +149,8 @@ def main() -> None:
     except (IndexError, FileNotFoundError, ValueError) as err:
         raise SystemExit(f"error: {err if jobs else 'no job folder among ' + ' '.join(args.jobs)}") from None
     print(f"| job | mean ± s.e. | median | reached {threshold:.0f} / fell back / Q diverged | per seed | second-half "
-          "mean ± s.e. |" + (" p vs --against |" if args.against else ""))
-    print("|---" * (6 + bool(args.against)) + "|")
+          f"mean ± s.e. | median step first at {threshold:.0f} |" + (" p vs --against |" if args.against else ""))
+    print("|---" * (7 + bool(args.against)) + "|")
     for job in jobs:
         try:
             s = summary(job, **settings)
@@ -153,10 +158,15 @@ def main() -> None:
             raise SystemExit(f"error: {err}") from None
         line = (f"| {s['job']} | {_pm(s['mean'], s['se'])} | {s['median']:.0f} | {s['reached']} / "
                 f"{s['fell_back']} / {s['q_diverged']} of {s['seeds']} | {s['per_seed']} | "
-                f"{_pm(s['late_mean'], s['late_se'])} |")
+                f"{_pm(s['late_mean'], s['late_se'])} | {_steps(s['first_reached'])} |")
         if args.against:
             line += f" {mann_whitney(job, args.against, **settings):.2g} |"  # a list of folders: one pooled job
         print(line)
+
+
+def _steps(step: float) -> str:
+    """``14.5k``; ``–`` where no run reached the threshold."""
+    return "–" if np.isnan(step) else f"{step / 1000:g}k"
 
 
 def _pm(mean: float, se: float) -> str:

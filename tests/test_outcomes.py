@@ -37,7 +37,9 @@ def test_each_ending_is_classified(tmp_path):
     np.testing.assert_allclose(df["final"], [500, 100, 9, 20])
     # evaluations after step 12,000 (half of the last, 24,000): 12 of each run's 25
     np.testing.assert_allclose(df["late"], [500, 100, 9, 20])
+    np.testing.assert_allclose(df["first_reached"], [5000, 5000, 5000, np.nan])  # the 6th evaluation, step 5,000
     s = summary(str(job))
+    assert s["first_reached"] == 5000  # the median over the three runs that reached 450
     assert (s["reached"], s["fell_back"], s["q_diverged"]) == (3, 2, 2)
     assert mann_whitney(str(job), str(job)) == pytest.approx(1.0)
 
@@ -80,8 +82,9 @@ def test_mujoco_layout_takes_its_own_defaults_and_the_cli_settings(tmp_path, ret
     out = subprocess.run([sys.executable, "-m", "omd.outcomes", str(job), str(tmp_path / "_sweep"), "--reached", "3000"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "| reached 3000 / fell back / Q diverged |" in out.stdout
+    assert "| reached 3000 / fell back / Q diverged |" in out.stdout and "| median step first at 3000 |" in out.stdout
     assert "| seed=0,config.algo=omd | 1800 ± 1700 | 1800 | 1 / 0 / 1 of 2 | 3500, 100 |" in out.stdout
+    assert out.stdout.splitlines()[2].endswith("| 30k |")  # the 6th evaluation of the run that reached 3000
 
 
 def test_one_job_per_seed_sweeps_pool_by_setting(tmp_path):
@@ -94,8 +97,8 @@ def test_one_job_per_seed_sweeps_pool_by_setting(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     p = stats.mannwhitneyu([500, 300], [50, 50], alternative="two-sided").pvalue  # the pooled seeds, by hand
-    assert f"| algo=omd | 400 ± 100 | 400 | 1 / 0 / 0 of 2 | 500, 300 | 400 ± 100 | {p:.2g} |" in out.stdout
-    assert "| algo=mle | 50 ± 0 | 50 | 0 / 0 / 0 of 2 | 50, 50 | 50 ± 0 | 1 |" in out.stdout
+    assert f"| algo=omd | 400 ± 100 | 400 | 1 / 0 / 0 of 2 | 500, 300 | 400 ± 100 | 5k | {p:.2g} |" in out.stdout
+    assert "| algo=mle | 50 ± 0 | 50 | 0 / 0 / 0 of 2 | 50, 50 | 50 ± 0 | – | 1 |" in out.stdout  # none reached 450
     one = subprocess.run([sys.executable, "-m", "omd.outcomes", str(tmp_path / "seed=0,algo=omd")],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert "| seed=0,algo=omd | 500 | 500 | 1 / 0 / 0 of 1 | 500 | 500 |" in one.stdout  # no "± nan" for one seed
