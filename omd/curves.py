@@ -5,8 +5,8 @@
         'MLE=results/halfcheetah_paper_200k/seed=*,config.algo=mle,dim_distract=0'
 
 Each label takes a folder (a shell pattern allowed, quoted; repeat the label for more) holding
-``<seed>/train.csv``, the layout both suites write; every seed found is one curve. ``--panel`` splits the labels into panels by the
-text after ``@`` (``OMD@0 distractors=...``). A column is found under its legacy names too
+``<seed>/train.csv``, the layout both suites write; every seed found is one curve. Labels are split
+into panels by the text after ``@`` (``OMD@0 distractors=...``). A column is found under its legacy names too
 (``omd.columns``: ``--column outer_loss`` reads runs that wrote ``outer_critic_loss`` or ``loss_T``).
 Seeds whose train.csv lacks the column are skipped and counted in the legend, so a run that
 predates a column does not hide the others.
