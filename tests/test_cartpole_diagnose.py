@@ -54,6 +54,9 @@ def test_probe_values(algo):
     assert 0.0 <= out["pred_out_of_range"] <= 1.0 and out["pred_excess"] >= 0.0
     assert np.isfinite(out["model_grad_norm"]) and out["model_grad_norm"] > 0
     assert out["target_error"] >= (out["target_model"] - out["target_real"]) ** 2 - 1e-3  # mean square >= squared mean
+    # A soft return is at least the first step's reward (1 unless the state was terminal) and at most 1 + log 2 / 100
+    # per step over 1 / (1 - 0.99) steps; an almost untrained Q is near 0, so it underestimates.
+    assert 0.0 <= out["mc_return"] <= 101.0 and out["q_minus_mc"] < 0
     if algo == "omd":
         assert -1.0 <= out["cos_identity_cg"] <= 1.0 and out["inner_grad_norm"] > 0
         assert all(-1.0 <= out[k] <= 1.0 for k in ("cos_identity_match", "cos_cg_match"))
@@ -92,7 +95,10 @@ def test_diagnose_computes_the_same_run_as_train(tmp_path):
                                    [float(r["episode_return"]) for r in evals[:3]], rtol=1e-6)
         np.testing.assert_allclose([float(r["outer_loss"]) for r in probes],
                                    [float(r["outer_loss"]) for r in train_rows], rtol=1e-6)
-        assert all(np.isfinite(float(r["cos_identity_cg"])) for r in probes)
+        assert all(np.isfinite(float(r["cos_identity_cg"])) and np.isfinite(float(r["q_minus_mc"])) for r in probes)
+    figure = subprocess.run([sys.executable, "-m", "omd.soft_q.probe_plots", str(tmp_path / "diag"), "--out",
+                             str(tmp_path / "probes.png")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert figure.returncode == 0 and (tmp_path / "probes.png").stat().st_size > 10_000, figure.stderr[-3000:]
 
 
 def test_diagnose_refuses_a_bad_setting_in_one_line(tmp_path):

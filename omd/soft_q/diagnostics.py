@@ -20,7 +20,11 @@ interval). The quantities are the ones a collapse could come from:
 - how far OMD's model gradient is from its exact-solution limit: the cosine of the identity and the
   conjugate-gradient model gradients with the target-match gradient (``updates.target_match_loss``),
   which is what OMD's gradient becomes when the inner problem is solved exactly and Q fits the
-  batch (``tests/test_cartpole_exact_limit.py``).
+  batch (``tests/test_cartpole_exact_limit.py``);
+- whether Q is biased (CartPole only): the Monte Carlo soft return of the acting policy from
+  ``MC_PAIRS`` replayed pairs, rolled out in the real environment (``mc_return``), and the mean Q
+  (over heads) minus it on the same pairs. Its key is folded from the probe's, so the other
+  quantities are the same as without it.
 """
 
 from __future__ import annotations
@@ -32,14 +36,16 @@ import jax.numpy as jnp
 import optax
 
 from omd import replay
-from omd.soft_q import losses, networks, updates
+from omd.envs import classic
+from omd.soft_q import losses, mc_return, networks, updates
 from omd.soft_q.agent import Agent, AgentState
 
 PROBE_KEYS = (
     "pred_out_of_range", "pred_excess", "pred_reward", "reward_mse", "target_real", "target_model",
     "q_sa", "target_error", "real_bellman_error", "model_grad_norm", "cos_identity_cg", "inner_grad_norm",
-    "cos_identity_match", "cos_cg_match",
+    "cos_identity_match", "cos_cg_match", "mc_return", "q_minus_mc",
 )
+MC_PAIRS = 32  # replayed (s, a) pairs rolled out per probe (mc_return.soft_return)
 
 
 def observed_range(buf: replay.ReplayBuffer) -> tuple[jax.Array, jax.Array]:
@@ -54,6 +60,18 @@ def observed_range(buf: replay.ReplayBuffer) -> tuple[jax.Array, jax.Array]:
 def _cosine(a, b) -> jax.Array:
     dot = sum(jnp.vdot(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
     return dot / (optax.tree.norm(a) * optax.tree.norm(b) + 1e-30)
+
+
+def _q_against_mc(agent: Agent, q_params, batch, q_sa: jax.Array, key: jax.Array) -> dict[str, jax.Array]:
+    """The mean Monte Carlo soft return of the batch's first ``MC_PAIRS`` pairs, and the agent's mean Q
+    minus it there (positive: Q overestimates); NaN beyond CartPole, which alone restarts from an observation."""
+    env = classic.make(agent.config.env_name, agent.config.dim_distract)
+    if env.name != "CartPole-v1":
+        return {"mc_return": jnp.float32(jnp.nan), "q_minus_mc": jnp.float32(jnp.nan)}
+    obs, action = batch["obs"][:MC_PAIRS], jnp.argmax(batch["onehot"][:MC_PAIRS], axis=-1)
+    keys = jax.random.split(key, obs.shape[0])
+    returns = jax.vmap(lambda o, a, k: mc_return.soft_return(agent, q_params, env, o, a, k))(obs, action, keys)
+    return {"mc_return": jnp.mean(returns), "q_minus_mc": jnp.mean(q_sa[:MC_PAIRS] - returns)}
 
 
 def probe(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Array) -> dict[str, jax.Array]:
@@ -87,6 +105,8 @@ def probe(agent: Agent, state: AgentState, buf: replay.ReplayBuffer, key: jax.Ar
         "cos_identity_match": nan,
         "cos_cg_match": nan,
     }
+    out.update(_q_against_mc(agent, state.q.params, batch, jnp.sum(jnp.mean(q, axis=0) * batch["onehot"], axis=-1),
+                             jax.random.fold_in(key, 1)))
     if cfg.algo == "omd":
         prepared = state.replace(q=updates.inner_start(agent, state.q, key_w))
         grads, solved, _ = updates.omd_model_grad(agent, prepared, batch, key_n)

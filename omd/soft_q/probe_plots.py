@@ -27,6 +27,7 @@ PANELS = (  # column, label, y scale
     ("real_bellman_error", "Bellman error on real data", "log"),
     ("model_grad_norm", "model gradient norm", "log"),
     ("cos_identity_cg", "cos(identity, CG) model gradient (OMD)", "linear"),
+    ("q_minus_mc", "Q(s, a) − Monte Carlo soft return", "symlog"),
 )
 
 
