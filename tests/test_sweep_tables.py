@@ -11,7 +11,8 @@ import runner
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.mark.parametrize("basename", ["cartpole_hidden", "cartpole_distract", "halfcheetah_small_model_200k"])
+@pytest.mark.parametrize("basename", ["cartpole_hidden", "cartpole_distract", "halfcheetah_small_model_200k",
+                                      "halfcheetah_paper_200k"])
 def test_plot_reproduces_the_committed_tables(basename, tmp_path, monkeypatch, capfd):
     monkeypatch.chdir(REPO)  # the sweep files name their scripts from the repository root
     # an empty --root: only results/ is read, never a local runs/ folder
