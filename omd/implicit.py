@@ -181,6 +181,43 @@ def _implicit_min_bwd(loss, method, opts, res, g):
 _implicit_min.defvjp(_implicit_fwd, _implicit_min_bwd)
 
 
+def _tree_dot(a: Any, b: Any) -> jax.Array:
+    return sum(jnp.vdot(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def conjugate_gradient(matvec: Callable[[Any], Any], b: Any, tol: float = 1e-5, maxiter: int = 100) -> Any:
+    """``x`` with ``matvec(x) = b`` by conjugate gradient from ``x = 0``, on pytrees.
+
+    SciPy's and ``jax.scipy.sparse.linalg.cg``'s iteration without a preconditioner (and the
+    original's solver): it stops once ``|r|^2 <= tol^2 |b|^2`` or after ``maxiter`` products.
+
+    Why not ``jax.scipy.sparse.linalg.cg`` itself: vmapped over seeds on XLA:CPU (jax 0.10.2),
+    its result for the same inputs changed from one process to the next. CartPole's OMD at model
+    hidden size 2 with ``--with_inv_jac``, 5 seeds, the first update from one saved state: in 8
+    of 13 processes every seed's value network came out NaN or different (in the other 5, as
+    unvmapped), also with its inner ``_cg_solve`` called directly; this loop gave the unvmapped
+    result in all 9 processes tried. So multi-seed CG runs went NaN at their first update
+    (docs/results/cartpole.md, "The conjugate-gradient inverse Jacobian").
+    """
+    def cond(carry):
+        _, _, _, rs, k = carry
+        return (rs > tol**2 * b_sq) & (k < maxiter)
+
+    def body(carry):
+        x, r, p, rs, k = carry
+        ap = matvec(p)
+        alpha = rs / _tree_dot(p, ap)
+        x = jax.tree.map(lambda xi, pi: xi + alpha * pi, x, p)
+        r = jax.tree.map(lambda ri, api: ri - alpha * api, r, ap)
+        rs_new = _tree_dot(r, r)
+        p = jax.tree.map(lambda ri, pi: ri + (rs_new / rs) * pi, r, p)
+        return x, r, p, rs_new, k + 1
+
+    b_sq = _tree_dot(b, b)
+    start = (jax.tree.map(jnp.zeros_like, b), b, b, b_sq, 0)
+    return lax.while_loop(cond, body, start)[0]
+
+
 def _transpose_solve(fx: Callable[[Any], Any], x: Any, g: Any, method: str,
                     matvec: Callable[[Any], Any] | None = None, **opts: Any) -> Any:
     """Return ``v`` with ``(J + damping I)^T v = g``, ``J`` the Jacobian of ``fx`` at ``x``.
@@ -202,7 +239,7 @@ def _transpose_solve(fx: Callable[[Any], Any], x: Any, g: Any, method: str,
         return jax.tree.map(lambda a, b: a + damping * b, transposed(v), v)
 
     if method == "cg":
-        v, _ = jax.scipy.sparse.linalg.cg(damped, g, tol=tol, maxiter=maxiter)
+        v = conjugate_gradient(damped, g, tol=tol, maxiter=maxiter)
     elif method == "gmres":
         v, _ = jax.scipy.sparse.linalg.gmres(
             damped, g, tol=tol, maxiter=maxiter, restart=opts.get("restart", 20), solve_method="batched"

@@ -325,3 +325,41 @@ def test_takes_aux_matches_the_closure_form_and_finite_differences(solver, metho
         mixed = jax.grad(lambda t: -jnp.dot(jax.grad(convex_loss)(x_star, t, weight), 3 * x_star**2))(CONVEX_THETA)
         for key in CONVEX_THETA:
             np.testing.assert_allclose(got[key], mixed[key], rtol=1e-12, atol=1e-14)
+
+
+# --- the conjugate-gradient loop itself ------------------------------------------------------
+
+def _spd(key, n):
+    m = jax.random.normal(key, (n, n))
+    return m @ m.T + 0.1 * jnp.eye(n)
+
+
+def test_conjugate_gradient_solves_pytree_systems_vmapped_as_one_by_one():
+    """Against a dense solve; vmapped over systems of different conditioning (so members stop at
+    different iterations), each member's answer is the one it gets alone, as
+    ``jax.scipy.sparse.linalg.cg``'s was not on XLA:CPU (``conjugate_gradient``'s docstring)."""
+    from omd.implicit import conjugate_gradient
+
+    mats = jnp.stack([_spd(k, 5) for k in jax.random.split(jax.random.key(0), 4)])
+    mats = mats.at[1].multiply(1e3)  # one ill-scaled member
+    rhs = jax.random.normal(jax.random.key(1), (4, 5))
+
+    def solve(m, b):  # the unknown as a pytree {"a": 2 entries, "b": 3 entries}
+        tree = {"a": b[:2], "b": b[2:]}
+        matvec = lambda t: (lambda y: {"a": y[:2], "b": y[2:]})(m @ jnp.concatenate([t["a"], t["b"]]))  # noqa: E731
+        out = conjugate_gradient(matvec, tree, tol=1e-12, maxiter=50)
+        return jnp.concatenate([out["a"], out["b"]])
+
+    batched = jax.jit(jax.vmap(solve))(mats, rhs)
+    for i in range(4):
+        np.testing.assert_allclose(batched[i], np.linalg.solve(mats[i], rhs[i]), rtol=1e-9)
+        np.testing.assert_allclose(batched[i], jax.jit(solve)(mats[i], rhs[i]), rtol=1e-12)  # to rounding
+
+
+def test_conjugate_gradient_stops_at_maxiter():
+    """One iteration from x = 0 is the steepest-descent step (r.r / r.Ar) r."""
+    from omd.implicit import conjugate_gradient
+
+    m, b = _spd(jax.random.key(2), 4), jnp.arange(1.0, 5.0)
+    step = conjugate_gradient(lambda v: m @ v, b, tol=1e-12, maxiter=1)
+    np.testing.assert_allclose(step, (b @ b) / (b @ m @ b) * b, rtol=1e-12)
