@@ -177,6 +177,18 @@ def test_group_seeds_merges_contiguous_seeds(tmp_path):
     assert len(spec.load(path, group_seeds=False).jobs) == 8
 
 
+def test_ungrouped_jobs_with_num_seeds_list_every_seed_they_run(tmp_path):
+    """A grid that splits seeds into several jobs itself (``seed`` the first, ``num_seeds`` the
+    count): each job stands for all its seeds, and the jobs pool into one cell."""
+    path = write_sweep(tmp_path / "s.py", """
+        basename = "b"
+        grid = [dict(_main=["x.py"], agent_type=["omd"], seed=[0, 2], num_seeds=[2])]
+        """)
+    jobs = spec.load(path).jobs
+    assert {j.name: j.seeds for j in jobs} == {"seed=0": (0, 1), "seed=2": (2, 3)}
+    assert jobs[0].config_key() == jobs[1].config_key()
+
+
 @pytest.mark.parametrize("body, message", [
     ('grid = [dict(seed=[0])]', "'_main'"),
     ('grid = [dict(_main=["x.py"], seed=[])]', "empty list"),

@@ -111,6 +111,13 @@ def _job_name(main: str, flags: Mapping[str, Any], varying: Sequence[str], seeds
     return ",".join(parts) or "default"
 
 
+def _seeds_run(flags: Mapping[str, Any]) -> tuple[int, ...]:
+    """The seeds one ungrouped job runs: ``--seed s`` and, where the grid sets it, ``--num_seeds n``."""
+    if SEED_KEY not in flags:
+        return ()
+    return tuple(range(int(flags[SEED_KEY]), int(flags[SEED_KEY]) + int(flags.get("num_seeds", 1))))
+
+
 def make_jobs(points: Sequence[tuple[str, dict]], group_seeds: bool) -> tuple[list[Job], list[str]]:
     """Names each point from the varying keys; with ``group_seeds``, merges runs of consecutive
     seeds of one setting into one ``--seed s --num_seeds n`` job."""
@@ -122,8 +129,8 @@ def make_jobs(points: Sequence[tuple[str, dict]], group_seeds: bool) -> tuple[li
     varying = [MAIN_KEY] * (len({m for m, _ in points}) > 1) + [
         k for k in keys if len({repr(f.get(k, "<absent>")) for _, f in points}) > 1]
     if not group_seeds:
-        return [Job(_job_name(main, flags, varying), main, tuple(flags.items()),
-                    (int(flags[SEED_KEY]),) if SEED_KEY in flags else ()) for main, flags in points], varying
+        return [Job(_job_name(main, flags, varying), main, tuple(flags.items()), _seeds_run(flags))
+                for main, flags in points], varying
     groups: dict[tuple, list] = {}
     for main, flags in points:
         if "num_seeds" in flags:
