@@ -96,11 +96,14 @@ def run_dirs(job: Job) -> list[str]:
 
 def by_setting(folders: list[str]) -> dict[str, list[str]]:
     """Job folders grouped by their name without its ``seed=N`` part: a sweep that runs one job
-    per seed (``seed=0,config.algo=omd``, ``seed=1,config.algo=omd``) as one job per setting."""
+    per seed (``seed=0,config.algo=omd``, ``seed=1,config.algo=omd``) as one job per setting. Jobs
+    named by their seed alone (``seed=0``, ``seed=2``: one setting split in seed blocks) pool under
+    their parent folder's name."""
     groups: dict[str, list[str]] = {}
     for folder in folders:
         name = os.path.basename(os.path.normpath(folder))
-        key = ",".join(p for p in name.split(",") if not re.fullmatch(r"(config\.)?seed=\d+", p)) or name
+        key = (",".join(p for p in name.split(",") if not re.fullmatch(r"(config\.)?seed=\d+", p))
+               or os.path.basename(os.path.dirname(os.path.abspath(folder))))
         groups.setdefault(key, []).append(folder)
     return groups
 

@@ -102,3 +102,15 @@ def test_one_job_per_seed_sweeps_pool_by_setting(tmp_path):
     one = subprocess.run([sys.executable, "-m", "omd.outcomes", str(tmp_path / "seed=0,algo=omd")],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert "| seed=0,algo=omd | 500 | 500 | 1 / 0 / 0 of 1 | 500 | 500 |" in one.stdout  # no "± nan" for one seed
+
+
+def test_jobs_named_by_seed_alone_pool_under_their_sweep(tmp_path):
+    """A setting split in seed blocks (``seed=0`` holding seeds 0-1, ``seed=2`` seeds 2-3) is one row."""
+    for job, seeds in (("seed=0", (0, 1)), ("seed=2", (2, 3))):
+        for seed in seeds:
+            _write_run(tmp_path / "sweep_cg" / job / str(seed), [20] * 5 + [100 * (seed + 1)] * 15, [90] * 20)
+    out = subprocess.run([sys.executable, "-m", "omd.outcomes", str(tmp_path / "sweep_cg" / "seed=0"),
+                          str(tmp_path / "sweep_cg" / "seed=2"), "--by_setting"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "| sweep_cg | 250 ± 65 | 250 | 0 / 0 / 0 of 4 | 100, 200, 300, 400 |" in out.stdout
