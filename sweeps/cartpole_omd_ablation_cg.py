@@ -5,7 +5,7 @@ It is ``cartpole_omd_ablation``'s job ``model_hidden_dim=2,seeds=0-9,with_inv_ja
 five jobs of 2 vmapped seeds (0-1, 2-3, ...): each step's CG solve takes up to 100 Hessian-vector
 products, about 30 times the default's work per step (75 against 2,350 steps/s for one seed on
 one core), so 10 seeds x 200k steps are about 7.5 core-hours, more than a working session, whose
-checkpoints do not outlive it. A 2-seed job takes about 80 minutes on one core; each is committed
+checkpoints do not outlive it. A 2-seed job takes about 85 minutes on one core; each is committed
 as it finishes and the jobs pool into one 10-seed cell in tables and figures (a seed computes what
 it would beside any other seeds)."""
 
