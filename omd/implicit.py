@@ -196,7 +196,7 @@ def conjugate_gradient(matvec: Callable[[Any], Any], b: Any, tol: float = 1e-5, 
     hidden size 2 with ``--with_inv_jac``, 5 seeds, the first update from one saved state: in 8
     of 13 processes every seed's value network came out NaN or different (in the other 5, as
     unvmapped), also with its inner ``_cg_solve`` called directly; this loop gave the unvmapped
-    result in all 9 processes tried. So multi-seed CG runs went NaN at their first update
+    result in all 14 processes tried. So multi-seed CG runs went NaN at their first update
     (docs/results/cartpole.md, "The conjugate-gradient inverse Jacobian").
     """
     def cond(carry):
